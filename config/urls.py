@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from media_core.upload_endpoint import upload_file
+
+api_v1 = [
+    path("", include("media_core.api.urls")),
+    path("", include("webhooks.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("upload/<str:upload_id>/<str:token>", upload_file, name="upload-url"),
+    path("", include("playback.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = "foundation.api.errors.not_found"
+handler500 = "foundation.api.errors.server_error"

@@ -1,0 +1,73 @@
+"""The base of every API view: scopes, problem errors, and idempotent POSTs."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from foundation.context import Actor
+
+from . import idempotency
+
+
+class ApiView(GenericAPIView):
+    required_scopes: dict[str, str] = {}
+
+    @property
+    def environment_id(self) -> str:
+        return self.request.auth.environment_id
+
+    @property
+    def actor(self) -> Actor:
+        return self.request.auth.actor
+
+    def dispatch(self, request, *args, **kwargs):
+        # DRF's dispatch, with the handler run inside an idempotency scope for POST.
+        self.args = args
+        self.kwargs = kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        record = None
+        try:
+            self.initial(request, *args, **kwargs)
+            handler = getattr(self, request.method.lower(), None)
+            if request.method.lower() not in self.http_method_names or handler is None:
+                handler = self.http_method_not_allowed
+            key = request.headers.get("Idempotency-Key")
+            if request.method == "POST" and key is not None and request.auth is not None:
+                claimed = idempotency.claim(
+                    scope=request.auth.environment_id,
+                    key=key,
+                    fingerprint=idempotency.fingerprint(
+                        request.method, request.path, request.body,
+                        request.content_type or "",
+                    ),
+                )
+                if isinstance(claimed, dict):
+                    response = Response(claimed["body"], status=claimed["status"],
+                                        headers=claimed["headers"])
+                    response["Idempotent-Replayed"] = "true"
+                    if claimed["status"] >= 400:
+                        response.content_type = "application/problem+json"
+                    self.response = self.finalize_response(request, response, *args, **kwargs)
+                    return self.response
+                record = claimed
+                with transaction.atomic():
+                    response = handler(request, *args, **kwargs)
+                    idempotency.complete(record, status=response.status_code,
+                                         body=response.data, headers=dict(response.items()))
+                    record = None
+            else:
+                response = handler(request, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - DRF's contract: every error becomes a response
+            response = self.handle_exception(exc)
+            if record is not None:
+                if response.status_code < 500:
+                    idempotency.complete(record, status=response.status_code,
+                                         body=response.data, headers=dict(response.items()))
+                else:
+                    idempotency.release(record)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response

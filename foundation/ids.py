@@ -1,0 +1,69 @@
+"""Opaque, prefixed public identifiers.
+
+An ID is ``<prefix>_<26 chars>``: 48 bits of millisecond time followed by 80 random
+bits, in lowercase Crockford base32. The prefix tells a support person what kind of
+object it is; the time part makes IDs sort by creation, so lists and cursors can order
+by the primary key alone. Nothing about them is sequential or guessable.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+ID_LENGTH = 26
+
+PREFIXES = {
+    "upl": "upload",
+    "ast": "asset",
+    "pbk": "playback_id",
+    "lvs": "live_stream",
+    "smt": "simulcast_target",
+    "evt": "event",
+    "whe": "webhook_endpoint",
+    "whd": "webhook_delivery",
+    "sgk": "signing_key",
+    "job": "processing_job",
+    "ren": "rendition",
+    "key": "api_key",
+    "env": "environment",
+    "aud": "audit_entry",
+}
+
+_ID_RE = re.compile(r"^([a-z]{3})_([0-9a-hjkmnp-tv-z]{26})$")
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, rem = divmod(value, 32)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    millis = time.time_ns() // 1_000_000
+    value = (millis << 80) | secrets.randbits(80)
+    return f"{prefix}_{_encode(value, ID_LENGTH)}"
+
+
+def kind_of(public_id: str) -> str | None:
+    match = _ID_RE.match(public_id or "")
+    if not match:
+        return None
+    return PREFIXES.get(match.group(1))
+
+
+def looks_like(public_id: str, prefix: str) -> bool:
+    match = _ID_RE.match(public_id or "")
+    return bool(match) and match.group(1) == prefix
+
+
+def id_default(prefix: str) -> functools.partial:
+    """A model field default; migrations serialize a partial of a module function."""
+    return functools.partial(new_id, prefix)

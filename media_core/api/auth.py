@@ -1,0 +1,31 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from media_core.services.api_keys import api_key_find
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer <secret>`; the key becomes ``request.auth``."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <api key>'.")
+        key = api_key_find(secret.strip())
+        if key is None:
+            raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
+        now = timezone.now()
+        # Recording use once a minute keeps a write off every request.
+        if key.last_used_at is None or key.last_used_at < now - timedelta(minutes=1):
+            type(key).objects.filter(pk=key.pk).update(last_used_at=now)
+        return (None, key)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

@@ -1,0 +1,140 @@
+"""How uploads and assets look in the API, in responses and in event data alike."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from media_core.models import Asset, PlaybackID, Rendition, Upload
+from media_core.upload_urls import upload_url
+
+POLICIES = [c for c, _ in PlaybackID.Policy.choices]
+
+
+# --- input ------------------------------------------------------------------------
+class NewAssetSettingsSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+    passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    playback_policy = serializers.ListField(
+        child=serializers.ChoiceField(choices=POLICIES), required=False, default=list,
+        max_length=4, help_text="One playback ID is created per entry.",
+    )
+
+
+class UploadCreateSerializer(serializers.Serializer):
+    new_asset_settings = NewAssetSettingsSerializer(required=False, default=dict)
+    cors_origin = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    timeout = serializers.IntegerField(
+        required=False, min_value=60, max_value=7 * 24 * 3600,
+        help_text="Seconds the upload URL stays valid (default 3600).",
+    )
+
+
+class AssetUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
+class PlaybackIdCreateSerializer(serializers.Serializer):
+    policy = serializers.ChoiceField(choices=POLICIES)
+
+
+# --- output -----------------------------------------------------------------------
+class PlaybackIdSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PlaybackID
+        fields = ["id", "policy"]
+
+
+class RenditionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Rendition
+        fields = ["name", "width", "height", "bitrate", "frame_rate"]
+
+
+class AssetErrorsSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    messages = serializers.ListField(child=serializers.CharField())
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    renditions = serializers.SerializerMethodField()
+    playback_ids = PlaybackIdSerializer(many=True, read_only=True)
+    errors = serializers.SerializerMethodField()
+    upload_id = serializers.SerializerMethodField()
+    live_stream_id = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    aspect_ratio = serializers.SerializerMethodField()
+    max_resolution = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Asset
+        fields = [
+            "id", "status", "title", "passthrough", "duration", "aspect_ratio",
+            "max_resolution", "tracks", "renditions", "playback_ids", "errors", "upload_id",
+            "live_stream_id", "progress", "created_at",
+        ]
+
+    @extend_schema_field(RenditionSerializer(many=True))
+    def get_renditions(self, asset: Asset) -> list[dict]:
+        video = [r for r in asset.renditions.all() if r.kind == Rendition.Kind.VIDEO]
+        return RenditionSerializer(video, many=True).data
+
+    @extend_schema_field(AssetErrorsSerializer(allow_null=True))
+    def get_errors(self, asset: Asset) -> dict | None:
+        if asset.status != Asset.Status.ERRORED:
+            return None
+        return {"type": asset.error_type, "messages": asset.error_messages}
+
+    def get_upload_id(self, asset: Asset) -> str | None:
+        try:
+            return asset.upload.id
+        except Upload.DoesNotExist:
+            return None
+
+    def get_live_stream_id(self, asset: Asset) -> str | None:
+        return None
+
+    def get_aspect_ratio(self, asset: Asset) -> str | None:
+        return asset.aspect_ratio or None
+
+    def get_max_resolution(self, asset: Asset) -> str | None:
+        return asset.max_resolution or None
+
+    @extend_schema_field(serializers.FloatField(allow_null=True,
+                         help_text="0 to 1 while preparing; null otherwise."))
+    def get_progress(self, asset: Asset) -> float | None:
+        if asset.status != Asset.Status.PREPARING:
+            return None
+        jobs = sorted(asset.jobs.all(), key=lambda j: j.id)
+        return round(jobs[-1].progress, 3) if jobs else 0.0
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    asset_id = serializers.CharField(allow_null=True, read_only=True)
+    error = serializers.SerializerMethodField()
+    new_asset_settings = serializers.JSONField()
+
+    class Meta:
+        model = Upload
+        fields = ["id", "status", "url", "expires_at", "timeout", "asset_id", "cors_origin",
+                  "new_asset_settings", "error", "created_at"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_url(self, upload: Upload) -> str | None:
+        return upload_url(upload) if upload.status == Upload.Status.WAITING else None
+
+    @extend_schema_field(AssetErrorsSerializer(allow_null=True))
+    def get_error(self, upload: Upload) -> dict | None:
+        if not upload.error_type:
+            return None
+        return {"type": upload.error_type, "messages": [upload.error_message]}
+
+
+def asset_data(asset: Asset) -> dict:
+    return dict(AssetSerializer(asset).data)
+
+
+def upload_data(upload: Upload) -> dict:
+    return dict(UploadSerializer(upload).data)

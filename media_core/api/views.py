@@ -1,0 +1,143 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+
+from foundation.api.views import ApiView
+from media_core import selectors
+from media_core.services import assets as asset_services
+from media_core.services import uploads as upload_services
+
+from .serializers import (
+    AssetSerializer,
+    AssetUpdateSerializer,
+    PlaybackIdCreateSerializer,
+    PlaybackIdSerializer,
+    UploadCreateSerializer,
+    UploadSerializer,
+)
+
+
+def _asset_response(asset_id: str, environment_id: str, status_code: int = 200) -> Response:
+    asset = selectors.asset_get(environment_id=environment_id, asset_id=asset_id)
+    return Response(AssetSerializer(asset).data, status=status_code)
+
+
+class UploadListView(ApiView):
+    required_scopes = {"GET": "uploads:write", "POST": "uploads:write"}
+    serializer_class = UploadSerializer
+
+    @extend_schema(summary="List uploads")
+    def get(self, request):
+        page = self.paginate_queryset(selectors.upload_list(environment_id=self.environment_id))
+        return self.get_paginated_response(UploadSerializer(page, many=True).data)
+
+    @extend_schema(summary="Create a direct upload", request=UploadCreateSerializer,
+                   responses={201: UploadSerializer},
+                   description="Returns a short-lived `url` that accepts the file by one PUT, "
+                               "with no API key.")
+    def post(self, request):
+        params = UploadCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        upload = upload_services.upload_create(
+            environment=request.auth.environment, actor=self.actor, **params.validated_data)
+        return Response(UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+
+class UploadDetailView(ApiView):
+    required_scopes = {"GET": "uploads:write"}
+    serializer_class = UploadSerializer
+
+    @extend_schema(summary="Get an upload")
+    def get(self, request, upload_id: str):
+        upload = selectors.upload_get(environment_id=self.environment_id, upload_id=upload_id)
+        return Response(UploadSerializer(upload).data)
+
+
+class UploadCancelView(ApiView):
+    required_scopes = {"PUT": "uploads:write"}
+    serializer_class = UploadSerializer
+
+    @extend_schema(summary="Cancel an upload", request=None,
+                   description="Only a `waiting` upload can be cancelled (409 otherwise).")
+    def put(self, request, upload_id: str):
+        upload = selectors.upload_get(environment_id=self.environment_id, upload_id=upload_id)
+        upload = upload_services.upload_cancel(upload=upload, actor=self.actor)
+        return Response(UploadSerializer(upload).data)
+
+
+class AssetListView(ApiView):
+    required_scopes = {"GET": "assets:read"}
+    serializer_class = AssetSerializer
+
+    @extend_schema(summary="List assets")
+    def get(self, request):
+        page = self.paginate_queryset(selectors.asset_list(environment_id=self.environment_id))
+        return self.get_paginated_response(AssetSerializer(page, many=True).data)
+
+
+class AssetDetailView(ApiView):
+    required_scopes = {"GET": "assets:read", "PATCH": "assets:write", "DELETE": "assets:write"}
+    serializer_class = AssetSerializer
+
+    @extend_schema(summary="Get an asset")
+    def get(self, request, asset_id: str):
+        return _asset_response(asset_id, self.environment_id)
+
+    @extend_schema(summary="Update an asset's title or passthrough", request=AssetUpdateSerializer)
+    def patch(self, request, asset_id: str):
+        asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
+        params = AssetUpdateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        asset_services.asset_update(asset=asset, actor=self.actor, **params.validated_data)
+        return _asset_response(asset_id, self.environment_id)
+
+    @extend_schema(summary="Delete an asset and its media", responses={204: None})
+    def delete(self, request, asset_id: str):
+        asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
+        asset_services.asset_delete(asset=asset, actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AssetRetryView(ApiView):
+    required_scopes = {"POST": "assets:write"}
+    serializer_class = AssetSerializer
+
+    @extend_schema(summary="Process an errored asset again", request=None,
+                   responses={202: AssetSerializer},
+                   description="Only an `errored` asset can be retried (409 otherwise).")
+    def post(self, request, asset_id: str):
+        asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
+        asset_services.asset_retry(asset=asset, actor=self.actor)
+        return _asset_response(asset_id, self.environment_id, status.HTTP_202_ACCEPTED)
+
+
+class PlaybackIdListView(ApiView):
+    required_scopes = {"POST": "playback:write"}
+    serializer_class = PlaybackIdSerializer
+
+    @extend_schema(summary="Add a playback ID to an asset", request=PlaybackIdCreateSerializer,
+                   responses={201: PlaybackIdSerializer})
+    def post(self, request, asset_id: str):
+        asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
+        params = PlaybackIdCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        playback_id = asset_services.playback_id_create(asset=asset, actor=self.actor,
+                                                        policy=params.validated_data["policy"])
+        return Response(PlaybackIdSerializer(playback_id).data, status=status.HTTP_201_CREATED)
+
+
+class PlaybackIdDetailView(ApiView):
+    required_scopes = {"GET": "assets:read", "DELETE": "playback:write"}
+    serializer_class = PlaybackIdSerializer
+
+    @extend_schema(summary="Get a playback ID")
+    def get(self, request, asset_id: str, playback_id: str):
+        asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
+        return Response(PlaybackIdSerializer(selectors.playback_id_get(asset=asset, playback_id=playback_id)).data)
+
+    @extend_schema(summary="Delete a playback ID; its playback stops at once", responses={204: None})
+    def delete(self, request, asset_id: str, playback_id: str):
+        asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
+        found = selectors.playback_id_get(asset=asset, playback_id=playback_id)
+        asset_services.playback_id_delete(playback_id=found, actor=self.actor)
+        return Response(status=status.HTTP_204_NO_CONTENT)

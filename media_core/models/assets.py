@@ -1,0 +1,92 @@
+from django.db import models
+
+from foundation.ids import id_default
+from foundation.statemachine import Transitions
+
+
+class Asset(models.Model):
+    class Status(models.TextChoices):
+        PREPARING = "preparing"
+        READY = "ready"
+        ERRORED = "errored"
+
+    TRANSITIONS = Transitions("asset", {
+        Status.PREPARING: {Status.READY, Status.ERRORED},
+        # A retry re-runs processing for an asset whose processing failed.
+        Status.ERRORED: {Status.PREPARING},
+    })
+
+    id = models.CharField(primary_key=True, max_length=32, default=id_default("ast"), editable=False)
+    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+                                    related_name="assets")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREPARING,
+                              db_index=True)
+    title = models.CharField(max_length=512, blank=True)
+    passthrough = models.CharField(max_length=255, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    aspect_ratio = models.CharField(max_length=16, blank=True)
+    max_resolution = models.CharField(max_length=16, blank=True)
+    tracks = models.JSONField(default=list, blank=True)
+    error_type = models.CharField(max_length=64, blank=True)
+    error_messages = models.JSONField(default=list, blank=True)
+    master_name = models.CharField(max_length=512, blank=True,
+                                   help_text="Storage name of the original file.")
+    master_size = models.BigIntegerField(null=True, blank=True)
+    media_prefix = models.CharField(max_length=512, blank=True,
+                                    help_text="Storage prefix of the current renditions.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.title or 'Untitled'} ({self.id})"
+
+
+class Rendition(models.Model):
+    class Kind(models.TextChoices):
+        VIDEO = "video"
+        AUDIO = "audio"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="renditions")
+    name = models.CharField(max_length=32)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    frame_rate = models.FloatField(null=True, blank=True)
+    bitrate = models.PositiveIntegerField(help_text="Average bits per second, measured.")
+    peak_bitrate = models.PositiveIntegerField(help_text="Largest segment's bits per second.")
+    codecs = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["kind", "-height"]
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "name"], name="rendition_asset_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} {self.name}"
+
+
+class PlaybackID(models.Model):
+    class Policy(models.TextChoices):
+        PUBLIC = "public"
+        SIGNED = "signed"
+
+    id = models.CharField(primary_key=True, max_length=32, default=id_default("pbk"), editable=False)
+    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+                                    related_name="playback_ids")
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="playback_ids")
+    policy = models.CharField(max_length=8, choices=Policy.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "playback ID"
+
+    def __str__(self) -> str:
+        return self.id

@@ -1,0 +1,40 @@
+from django.db import models
+
+from foundation.ids import id_default
+from foundation.statemachine import Transitions
+
+
+class Upload(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        ASSET_CREATED = "asset_created"
+        ERRORED = "errored"
+        CANCELLED = "cancelled"
+        TIMED_OUT = "timed_out"
+
+    TRANSITIONS = Transitions("upload", {
+        Status.WAITING: {Status.ASSET_CREATED, Status.ERRORED, Status.CANCELLED, Status.TIMED_OUT},
+    })
+
+    id = models.CharField(primary_key=True, max_length=32, default=id_default("upl"), editable=False)
+    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+                                    related_name="uploads")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING,
+                              db_index=True)
+    new_asset_settings = models.JSONField(default=dict, blank=True)
+    cors_origin = models.CharField(max_length=255, blank=True)
+    timeout = models.PositiveIntegerField(help_text="Seconds the upload URL stays valid.")
+    expires_at = models.DateTimeField(db_index=True)
+    asset = models.OneToOneField("media_core.Asset", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="upload")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    error_type = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.id

@@ -1,0 +1,73 @@
+"""Reading back what FFmpeg wrote: codecs, measured bitrates, the files to publish."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .encode import AUDIO_NAME, MASTER_NAME, EncodePlan
+
+_STREAM_INF = re.compile(r"#EXT-X-STREAM-INF:(?P<attrs>.*)\n(?P<uri>[^\n#]+)")
+_CODECS = re.compile(r'CODECS="([^"]+)"')
+
+
+@dataclass
+class MediaPlaylistStats:
+    duration: float
+    average_bitrate: int
+    peak_bitrate: int
+
+
+def playlist_stats(playlist: Path) -> MediaPlaylistStats:
+    folder = playlist.parent
+    total_bits = 0
+    total_seconds = 0.0
+    peak = 0
+    seconds = None
+    for line in playlist.read_text().splitlines():
+        if line.startswith("#EXTINF:"):
+            seconds = float(line[len("#EXTINF:"):].split(",")[0])
+        elif line and not line.startswith("#") and seconds is not None:
+            bits = (folder / line).stat().st_size * 8
+            total_bits += bits
+            total_seconds += seconds
+            if seconds > 0.5:  # a short last segment would overstate the peak
+                peak = max(peak, int(bits / seconds))
+            seconds = None
+    average = int(total_bits / total_seconds) if total_seconds else 0
+    return MediaPlaylistStats(duration=total_seconds, average_bitrate=average,
+                              peak_bitrate=max(peak, average))
+
+
+def codecs_by_name(out_dir: Path) -> dict[str, str]:
+    """The CODECS FFmpeg computed per video rendition, from the master it wrote."""
+    text = (out_dir / MASTER_NAME).read_text()
+    found = {}
+    for match in _STREAM_INF.finditer(text):
+        name = match.group("uri").strip().split("/")[0]
+        codecs = _CODECS.search(match.group("attrs"))
+        if codecs:
+            found[name] = codecs.group(1).split(",")[0]
+    return found
+
+
+def rendition_rows(plan: EncodePlan, out_dir: Path) -> list[dict]:
+    codecs = codecs_by_name(out_dir)
+    rows = []
+    for rung in plan.rungs:
+        stats = playlist_stats(out_dir / rung.name / "index.m3u8")
+        rows.append({"name": rung.name, "kind": "video", "width": rung.width, "height": rung.height,
+                     "frame_rate": round(plan.frame_rate, 3), "bitrate": stats.average_bitrate,
+                     "peak_bitrate": stats.peak_bitrate, "codecs": codecs.get(rung.name, "avc1.640028")})
+    if plan.has_audio:
+        stats = playlist_stats(out_dir / AUDIO_NAME / "index.m3u8")
+        rows.append({"name": AUDIO_NAME, "kind": "audio", "width": None, "height": None,
+                     "frame_rate": None, "bitrate": stats.average_bitrate,
+                     "peak_bitrate": stats.peak_bitrate, "codecs": "mp4a.40.2"})
+    return rows
+
+
+def published_files(out_dir: Path) -> list[Path]:
+    """Everything a viewer may fetch; FFmpeg's own master is replaced by ours."""
+    return sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != MASTER_NAME)

@@ -1,0 +1,126 @@
+"""One processing attempt: inspect, encode every rendition in one FFmpeg run, publish.
+
+Everything is written to a private temp folder, copied to storage under the attempt's
+own prefix, and only then switched in by one database transaction. The database says
+which prefix an asset plays from; a crashed or superseded attempt's files are swept.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from media_core import ffmpeg, storage
+from media_core.models import Asset, ProcessingJob
+from media_core.services import processing
+from media_core.services.assets import asset_record_inspection
+
+from . import encode, ladder, outputs, probe
+from .errors import MediaError
+
+log = logging.getLogger("kino.processing")
+
+HEARTBEAT_SECONDS = 1.0
+# Messages FFmpeg prints when the input itself is broken, as opposed to a crash.
+_DAMAGED_INPUT = ("Invalid data found", "corrupt", "Error while decoding", "moov atom not found",
+                  "Invalid NAL", "error reading header", "End of file")
+
+
+class JobLost(Exception):
+    """Another worker owns the job now, or it was cancelled."""
+
+
+def run_job(job_id: str) -> None:
+    job = processing.job_claim(job_id=job_id)
+    if job is None:
+        log.info("job %s is not queued; nothing to do", job_id)
+        return
+    log.info("job %s attempt %s started for %s", job.id, job.attempts, job.asset_id)
+    settings.PROCESSING_TMP_DIR.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{job.id}-", dir=settings.PROCESSING_TMP_DIR))
+    try:
+        _attempt(job, work)
+    except MediaError as exc:
+        log.info("job %s: %s (%s)", job.id, exc.message, exc.code)
+        processing.job_fail(job=job, code=exc.code, message=exc.message,
+                            stderr_tail=exc.stderr_tail, permanent=True)
+    except JobLost:
+        log.warning("job %s attempt %s lost its lease; stopping", job.id, job.attempts)
+        storage.delete_tree(job.output_prefix)
+    except ffmpeg.FFmpegError as exc:
+        if exc.timed_out:
+            processing.job_fail(job=job, code="processing_timeout",
+                                message="Processing took longer than the time limit.",
+                                stderr_tail=exc.stderr_tail, permanent=True)
+        else:
+            processing.job_fail(job=job, code="encoder_failed", message=str(exc),
+                                stderr_tail=exc.stderr_tail, permanent=False)
+        storage.delete_tree(job.output_prefix)
+    except Exception as exc:
+        # Storage or database trouble: record it on the job and let a later attempt try.
+        log.exception("job %s attempt %s failed", job.id, job.attempts)
+        processing.job_fail(job=job, code="internal_error", message=f"{type(exc).__name__}: {exc}",
+                            permanent=False)
+        storage.delete_tree(job.output_prefix)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _attempt(job: ProcessingJob, work: Path) -> None:
+    asset: Asset = job.asset
+    out_dir = work / "out"
+    out_dir.mkdir()
+    with storage.local_copy(asset.master_name) as source:
+        inspection = probe.inspect(source)
+        asset_record_inspection(asset=asset, duration=round(inspection.duration, 3),
+                                tracks=inspection.tracks(), aspect_ratio=inspection.aspect_ratio)
+        rungs = ladder.plan(inspection.video.width, inspection.video.height,
+                            max_resolution=settings.MAX_RESOLUTION)
+        plan = encode.make_plan(inspection, rungs)
+        if not processing.job_heartbeat(job=job, progress=0.0, stage="encoding"):
+            raise JobLost()
+        _encode(job, plan, source, out_dir, inspection.duration)
+    renditions = outputs.rendition_rows(plan, out_dir)
+    if not processing.job_heartbeat(job=job, progress=1.0, stage="publishing"):
+        raise JobLost()
+    storage.put_tree(out_dir, outputs.published_files(out_dir), job.output_prefix)
+    if not processing.job_succeed(job=job, renditions=renditions,
+                                  max_resolution=ladder.resolution_label(rungs)):
+        raise JobLost()
+    log.info("job %s attempt %s: asset %s is ready", job.id, job.attempts, asset.id)
+
+
+def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: Path,
+            duration: float) -> None:
+    for rung in plan.rungs:
+        (out_dir / rung.name).mkdir()
+    if plan.has_audio:
+        (out_dir / encode.AUDIO_NAME).mkdir()
+    last_beat = [0.0]
+
+    def on_progress(block: dict[str, str]) -> bool:
+        now = time.monotonic()
+        if now - last_beat[0] < HEARTBEAT_SECONDS and block.get("progress") != "end":
+            return True
+        last_beat[0] = now
+        try:
+            done = int(block.get("out_time_us", "0")) / 1_000_000
+        except ValueError:
+            done = 0.0
+        return processing.job_heartbeat(job=job, progress=min(done / duration, 0.99))
+
+    args = encode.build_args(plan, source, out_dir)
+    try:
+        ffmpeg.run(args, timeout=settings.PROCESSING_TIMEOUT_SECONDS, on_progress=on_progress)
+    except ffmpeg.FFmpegError as exc:
+        if exc.aborted:
+            raise JobLost() from exc
+        if exc.returncode and exc.returncode > 0 and any(m in exc.stderr_tail for m in _DAMAGED_INPUT):
+            raise MediaError("malformed", "The video is damaged and could not be decoded.",
+                             exc.stderr_tail) from exc
+        raise

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from foundation.audit import diff
+from foundation.context import Actor
+from foundation.errors import Conflict
+from foundation.statemachine import transition
+from media_core.models import Asset, PlaybackID, ProcessingJob
+
+from . import processing
+from .records import asset_audit, asset_event
+
+
+def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
+                 master_name: str, master_size: int) -> Asset:
+    """A new asset from stored bytes; processing starts when the transaction commits."""
+    with transaction.atomic():
+        asset = Asset.objects.create(
+            environment_id=environment_id,
+            title=settings.get("title", ""),
+            passthrough=settings.get("passthrough", ""),
+            master_name=master_name,
+            master_size=master_size,
+        )
+        for policy in settings.get("playback_policy", []):
+            PlaybackID.objects.create(environment_id=environment_id, asset=asset, policy=policy)
+        asset_audit(asset, actor, "asset.created",
+               diff({}, {"status": asset.status, "title": asset.title,
+                         "passthrough": asset.passthrough}))
+        processing.job_create(asset=asset, actor=actor)
+        asset_event(asset, "video.asset.created")
+    return asset
+
+
+def asset_update(*, asset: Asset, actor: Actor, **fields: str) -> Asset:
+    editable = {"title", "passthrough"}
+    unknown = set(fields) - editable
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().get(pk=asset.pk)
+        before = {name: getattr(asset, name) for name in fields}
+        for name, value in fields.items():
+            setattr(asset, name, value)
+        changes = diff(before, fields)
+        if changes:
+            asset.save(update_fields=[*fields, "updated_at"])
+            asset_audit(asset, actor, "asset.updated", changes)
+            asset_event(asset, "video.asset.updated")
+    return asset
+
+
+def asset_retry(*, asset: Asset, actor: Actor) -> Asset:
+    """Process a failed asset again from its original file."""
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().get(pk=asset.pk)
+        if asset.deleted_at:
+            raise Conflict("The asset was deleted.")
+        before = transition(asset, Asset.TRANSITIONS, Asset.Status.PREPARING,
+                            extra={"error_type": "", "error_messages": []})
+        asset_audit(asset, actor, "asset.retried", {"status": [before, asset.status]})
+        processing.job_create(asset=asset, actor=actor)
+        asset_event(asset, "video.asset.updated")
+    return asset
+
+
+def asset_delete(*, asset: Asset, actor: Actor) -> None:
+    """Hide the asset at once, stop its playback and jobs; its media is removed after commit."""
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().get(pk=asset.pk)
+        if asset.deleted_at:
+            return
+        asset_event(asset, "video.asset.deleted")
+        for job in asset.jobs.filter(status__in=[ProcessingJob.Status.QUEUED,
+                                                 ProcessingJob.Status.RUNNING]):
+            processing.job_cancel(job=job, reason="The asset was deleted.")
+        playback_ids = list(asset.playback_ids.values_list("id", flat=True))
+        asset.playback_ids.all().delete()
+        Asset.objects.filter(pk=asset.pk).update(deleted_at=timezone.now())
+        asset_audit(asset, actor, "asset.deleted",
+               {"deleted": [False, True], "playback_ids": [playback_ids, []]})
+        transaction.on_commit(lambda: processing.enqueue("media_core.tasks.delete_asset_media", asset.id))
+
+
+def playback_id_create(*, asset: Asset, policy: str, actor: Actor) -> PlaybackID:
+    with transaction.atomic():
+        playback_id = PlaybackID.objects.create(environment_id=asset.environment_id, asset=asset,
+                                                policy=policy)
+        asset_audit(asset, actor, "playback_id.created",
+               {"playback_ids": [None, {"id": playback_id.id, "policy": policy}]})
+        asset_event(asset, "video.asset.updated")
+    return playback_id
+
+
+def playback_id_delete(*, playback_id: PlaybackID, actor: Actor) -> None:
+    with transaction.atomic():
+        asset = playback_id.asset
+        deleted, _ = PlaybackID.objects.filter(pk=playback_id.pk).delete()
+        if deleted:
+            asset_audit(asset, actor, "playback_id.deleted",
+                   {"playback_ids": [{"id": playback_id.id, "policy": playback_id.policy}, None]})
+            asset_event(asset, "video.asset.updated")
+
+
+def asset_record_inspection(*, asset: Asset, duration: float, tracks: list[dict],
+                            aspect_ratio: str) -> None:
+    """Media facts from ffprobe, visible while the asset is still preparing."""
+    Asset.objects.filter(pk=asset.pk).update(duration=duration, tracks=tracks,
+                                             aspect_ratio=aspect_ratio)

@@ -1,0 +1,175 @@
+"""Processing jobs: created with the asset, claimed by one worker, fenced by attempt.
+
+A running job holds a lease that it renews as FFmpeg reports progress. Every write a
+worker makes is conditioned on (status=running, attempts=<its attempt>), so a worker
+that lost its lease (killed, stalled, superseded) can no longer change anything.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from foundation.audit import audit_record
+from foundation.context import Actor, current_request_id
+from foundation.statemachine import transition
+from media_core.models import Asset, ProcessingJob, Rendition
+
+from .records import asset_audit, asset_event
+
+PROCESSING = Actor.system("processing")
+Status = ProcessingJob.Status
+
+
+def enqueue(func: str, *args) -> None:
+    """Hand work to a worker. Call only after commit (transaction.on_commit)."""
+    async_task(func, *args, request_id=current_request_id())
+
+
+def _job_audit(job: ProcessingJob, actor: Actor, action: str, changes: dict, message: str = "") -> None:
+    audit_record(actor=actor, action=action, object_type="processing_job", object_id=job.id,
+                 environment_id=job.asset.environment_id, changes=changes, message=message)
+
+
+def job_create(*, asset: Asset, actor: Actor) -> ProcessingJob:
+    job = ProcessingJob.objects.create(asset=asset, max_attempts=settings.PROCESSING_MAX_ATTEMPTS,
+                                       request_id=current_request_id() or "")
+    _job_audit(job, actor, "job.created", {"status": [None, job.status], "asset_id": [None, asset.id]})
+    transaction.on_commit(lambda: enqueue("media_core.tasks.process_asset", job.id))
+    return job
+
+
+def _fenced(job: ProcessingJob):
+    return ProcessingJob.objects.filter(pk=job.pk, status=Status.RUNNING, attempts=job.attempts)
+
+
+def _lease() -> timezone.datetime:
+    return timezone.now() + timedelta(seconds=settings.PROCESSING_LEASE_SECONDS)
+
+
+def job_claim(*, job_id: str) -> ProcessingJob | None:
+    """Take a queued job for this worker; None if it is gone, taken or finished."""
+    with transaction.atomic():
+        job = ProcessingJob.objects.select_related("asset").filter(pk=job_id).first()
+        if job is None or job.status != Status.QUEUED:
+            return None
+        if job.asset.deleted_at:
+            transition(job, ProcessingJob.TRANSITIONS, Status.CANCELLED,
+                       extra={"finished_at": timezone.now()})
+            return None
+        attempt = job.attempts + 1
+        transition(job, ProcessingJob.TRANSITIONS, Status.RUNNING, extra={
+            "attempts": attempt,
+            "lease_expires_at": _lease(),
+            "started_at": job.started_at or timezone.now(),
+            "worker": f"{socket.gethostname()}:{os.getpid()}",
+            "stage": "inspecting",
+            "progress": 0.0,
+            "output_prefix": f"assets/{job.asset_id}/{job.id}-{attempt}",
+            "error_code": "",
+            "error_message": "",
+            "stderr_tail": "",
+        })
+    return job
+
+
+def job_heartbeat(*, job: ProcessingJob, progress: float | None = None, stage: str | None = None) -> bool:
+    """Renew the lease and record progress. False: this worker no longer owns the job."""
+    updates: dict = {"lease_expires_at": _lease(), "updated_at": timezone.now()}
+    if progress is not None:
+        updates["progress"] = max(0.0, min(1.0, progress))
+    if stage is not None:
+        updates["stage"] = stage
+    return _fenced(job).update(**updates) == 1
+
+
+def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: str) -> bool:
+    """Switch the asset to the new renditions in one transaction. False if the job was lost."""
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().get(pk=job.asset_id)
+        ProcessingJob.TRANSITIONS.check(Status.RUNNING, Status.SUCCEEDED)
+        if not _fenced(job).update(status=Status.SUCCEEDED, progress=1.0, stage="done",
+                                   finished_at=timezone.now(), lease_expires_at=None):
+            return False
+        asset.renditions.all().delete()
+        Rendition.objects.bulk_create(Rendition(asset=asset, **r) for r in renditions)
+        before = transition(asset, Asset.TRANSITIONS, Asset.Status.READY, extra={
+            "media_prefix": job.output_prefix,
+            "max_resolution": max_resolution,
+            "ready_at": timezone.now(),
+            "error_type": "",
+            "error_messages": [],
+        })
+        asset_audit(asset, PROCESSING, "asset.ready", {"status": [before, asset.status]},
+                    message=f"Processed by {job.id}, attempt {job.attempts}.")
+        asset_event(asset, "video.asset.ready")
+        transaction.on_commit(lambda: enqueue("media_core.tasks.sweep_asset_media", asset.id))
+    return True
+
+
+def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = "",
+             permanent: bool, only_if_lease_expired: bool = False) -> None:
+    """Record a failed attempt; retry a transient one while attempts remain."""
+    retry = not permanent and job.attempts < job.max_attempts
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().get(pk=job.asset_id)
+        dst = Status.QUEUED if retry else Status.FAILED
+        ProcessingJob.TRANSITIONS.check(Status.RUNNING, dst)
+        updates = {"status": dst, "error_code": code, "error_message": message,
+                   "stderr_tail": stderr_tail[-8000:], "lease_expires_at": None}
+        if not retry:
+            updates["finished_at"] = timezone.now()
+        owned = _fenced(job)
+        if only_if_lease_expired:
+            # The worker may have renewed its lease since we looked: then it is alive.
+            owned = owned.filter(lease_expires_at__lt=timezone.now())
+        if not owned.update(**updates):
+            return
+        job.asset = asset
+        _job_audit(job, PROCESSING, "job.requeued" if retry else "job.failed",
+                   {"status": [Status.RUNNING, dst], "error_code": [None, code]},
+                   message=f"Attempt {job.attempts}/{job.max_attempts}: {message}")
+        if retry:
+            transaction.on_commit(lambda: enqueue("media_core.tasks.process_asset", job.id))
+            return
+        if asset.status == Asset.Status.PREPARING and not asset.deleted_at:
+            error_type = code if permanent else "processing_failed"
+            messages = [message] if permanent else [
+                f"Processing failed {job.attempts} times; the last error was: {message}"]
+            before = transition(asset, Asset.TRANSITIONS, Asset.Status.ERRORED,
+                                extra={"error_type": error_type, "error_messages": messages})
+            asset_audit(asset, PROCESSING, "asset.errored", {"status": [before, asset.status],
+                        "error_type": [None, error_type]}, message=messages[0])
+            asset_event(asset, "video.asset.errored")
+
+
+def job_cancel(*, job: ProcessingJob, reason: str) -> bool:
+    with transaction.atomic():
+        changed = ProcessingJob.objects.filter(
+            pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]
+        ).update(status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None,
+                 error_message=reason)
+        if changed:
+            job.asset = Asset.objects.get(pk=job.asset_id)
+            _job_audit(job, PROCESSING, "job.cancelled", {"status": [job.status, Status.CANCELLED]},
+                       message=reason)
+    return bool(changed)
+
+
+def jobs_recover_stalled() -> list[str]:
+    """Hand on the jobs whose worker stopped renewing its lease (killed, host lost)."""
+    recovered = []
+    stalled = ProcessingJob.objects.filter(status=Status.RUNNING,
+                                           lease_expires_at__lt=timezone.now())
+    for job in stalled:
+        job_fail(job=job, code="worker_lost",
+                 message="The worker processing this job stopped responding.", permanent=False,
+                 only_if_lease_expired=True)
+        recovered.append(job.id)
+    return recovered

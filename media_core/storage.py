@@ -1,0 +1,81 @@
+"""Media storage through Django's storage API (local files or S3 alike)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+
+CHUNK = 1024 * 1024
+
+
+def media_storage():
+    return storages["default"]
+
+
+@contextmanager
+def local_copy(name: str) -> Iterator[Path]:
+    """A local path to a stored file: the file itself when storage is local."""
+    storage = media_storage()
+    try:
+        yield Path(storage.path(name))
+        return
+    except NotImplementedError:
+        pass
+    settings.PROCESSING_TMP_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.PROCESSING_TMP_DIR) as tmp:
+        target = Path(tmp) / "source"
+        with storage.open(name, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+        yield target
+
+
+def put_tree(local_dir: Path, files: list[Path], prefix: str) -> list[str]:
+    storage = media_storage()
+    names = []
+    for path in files:
+        name = f"{prefix}/{path.relative_to(local_dir).as_posix()}"
+        if storage.exists(name):
+            storage.delete(name)  # local storage would otherwise save a renamed copy
+        with open(path, "rb") as fh:
+            names.append(storage.save(name, File(fh, name=path.name)))
+    return names
+
+
+def list_tree(prefix: str) -> list[str]:
+    storage = media_storage()
+    try:
+        dirs, files = storage.listdir(prefix)
+    except FileNotFoundError:
+        return []
+    names = [f"{prefix}/{f}" for f in files]
+    for d in dirs:
+        names.extend(list_tree(f"{prefix}/{d}"))
+    return names
+
+
+def list_children(prefix: str) -> list[str]:
+    try:
+        dirs, files = media_storage().listdir(prefix)
+    except FileNotFoundError:
+        return []
+    return [f"{prefix}/{d}" for d in dirs] + [f"{prefix}/{f}" for f in files]
+
+
+def delete_tree(prefix: str) -> int:
+    storage = media_storage()
+    names = list_tree(prefix)
+    for name in names:
+        storage.delete(name)
+    if storage.__class__.__name__ == "FileSystemStorage":
+        # Local storage leaves empty folders behind.
+        root = Path(storage.location) / prefix
+        if root.is_dir():
+            shutil.rmtree(root, ignore_errors=True)
+    return len(names)

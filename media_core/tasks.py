@@ -1,0 +1,58 @@
+"""Worker entry points: thin, take ids, safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from foundation.api.idempotency import purge_expired
+from foundation.context import request_id_scope
+from media_core import storage
+from media_core.models import Asset, ProcessingJob
+from media_core.processing.pipeline import run_job
+from media_core.services.processing import jobs_recover_stalled
+
+log = logging.getLogger("kino.tasks")
+
+
+def process_asset(job_id: str, request_id: str | None = None) -> None:
+    with request_id_scope(request_id):
+        run_job(job_id)
+
+
+def sweep_asset_media(asset_id: str, request_id: str | None = None) -> int:
+    """Delete an asset's rendition folders other than the one it plays from."""
+    with request_id_scope(request_id):
+        asset = Asset.objects.filter(pk=asset_id).first()
+        if asset is None or asset.deleted_at:
+            return 0
+        running = set(ProcessingJob.objects.filter(asset=asset, status=ProcessingJob.Status.RUNNING)
+                      .values_list("output_prefix", flat=True))
+        removed = 0
+        for prefix in storage.list_children(f"assets/{asset.id}"):
+            if prefix != asset.media_prefix and prefix not in running:
+                removed += storage.delete_tree(prefix)
+        return removed
+
+
+def delete_asset_media(asset_id: str, request_id: str | None = None) -> int:
+    with request_id_scope(request_id):
+        asset = Asset.objects.filter(pk=asset_id).first()
+        if asset is None or not asset.deleted_at:
+            return 0
+        removed = storage.delete_tree(f"assets/{asset.id}")
+        if asset.master_name:
+            storage.media_storage().delete(asset.master_name)
+            removed += 1
+        log.info("deleted %s files of asset %s", removed, asset.id)
+        return removed
+
+
+def recover_stalled_jobs() -> list[str]:
+    recovered = jobs_recover_stalled()
+    if recovered:
+        log.warning("handed on %s stalled jobs: %s", len(recovered), ", ".join(recovered))
+    return recovered
+
+
+def purge_idempotency_records() -> int:
+    return purge_expired()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PlaybackConfig(AppConfig):
+    name = "playback"
+    verbose_name = "Playback"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,45 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+
+from foundation.api.views import ApiView
+from foundation.errors import NotFound, ValidationFailed
+from foundation.ids import looks_like
+from webhooks import selectors
+
+from .serializers import EventSerializer
+
+
+class EventListView(ApiView):
+    required_scopes = {"GET": "events:read"}
+    serializer_class = EventSerializer
+
+    @extend_schema(
+        summary="List events",
+        description="Newest first. `after=evt_…` returns only events created after that one "
+                    "(the polling fallback for webhooks).",
+        parameters=[
+            OpenApiParameter("type", str, description="Only events of this type."),
+            OpenApiParameter("after", str, description="Only events after this event id."),
+        ],
+    )
+    def get(self, request):
+        after = request.query_params.get("after")
+        if after and not looks_like(after, "evt"):
+            raise ValidationFailed("after must be an event id (evt_…).",
+                                   errors={"after": ["Must be an event id."]})
+        events = selectors.event_list(environment_id=self.environment_id,
+                                      type=request.query_params.get("type"), after=after)
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+
+class EventDetailView(ApiView):
+    required_scopes = {"GET": "events:read"}
+    serializer_class = EventSerializer
+
+    @extend_schema(summary="Get an event")
+    def get(self, request, event_id: str):
+        event = selectors.event_get(environment_id=self.environment_id, event_id=event_id)
+        if event is None:
+            raise NotFound("No such event.")
+        return Response(EventSerializer(event).data)
