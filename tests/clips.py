@@ -1,0 +1,36 @@
+"""Generated media for tests: real files made by FFmpeg, small and quick."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+
+def make_clip(path: Path, *, seconds: float = 2.0, size: str = "160x90", rate: int = 30,
+              audio: bool = True, extra: list[str] | None = None) -> Path:
+    args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+            f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if audio:
+        args += ["-c:a", "aac", "-shortest"]
+    args += (extra or []) + [str(path)]
+    subprocess.run(args, check=True, timeout=120)
+    return path
+
+
+def random_bytes(path: Path, size: int = 200_000) -> Path:
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def probe(target: str) -> dict:
+    import json
+
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", target],
+        check=True, capture_output=True, timeout=60, text=True,
+    )
+    return json.loads(out.stdout)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+from django_q.conf import Conf
+from rest_framework.test import APIClient
+
+from foundation.context import Actor
+from media_core.services.api_keys import api_key_create, environment_get_or_create
+
+ADMIN = Actor.system("tests")
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings):
+    """Each test stores media in its own folder."""
+    root = tmp_path / "media"
+    settings.MEDIA_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(root)}},
+    }
+    settings.PROCESSING_TMP_DIR = tmp_path / "work"
+    return root
+
+
+@pytest.fixture
+def sync_tasks(monkeypatch, transactional_db):
+    """Real commits, and enqueued tasks run in-process when they do (django-q2's sync mode)."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def environment(db):
+    return environment_get_or_create(name="production", actor=ADMIN)
+
+
+@pytest.fixture
+def other_environment(db):
+    return environment_get_or_create(name="staging", actor=ADMIN)
+
+
+@pytest.fixture
+def make_key(db):
+    def make(environment, scopes="all", name="test key"):
+        return api_key_create(environment=environment, name=name,
+                              scopes=scopes.split(",") if isinstance(scopes, str) else scopes,
+                              actor=ADMIN)
+
+    return make
+
+
+def _client(secret: str | None) -> APIClient:
+    client = APIClient()
+    if secret:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+@pytest.fixture
+def owner(environment, make_key):
+    """A client with an all-scopes key of the 'production' environment."""
+    _, secret = make_key(environment)
+    return _client(secret)
+
+
+@pytest.fixture
+def outsider(other_environment, make_key):
+    """A client with an all-scopes key of another environment."""
+    _, secret = make_key(other_environment)
+    return _client(secret)
+
+
+@pytest.fixture
+def anonymous():
+    return _client(None)
+
+
+@pytest.fixture
+def client_with_scopes(environment, make_key):
+    def make(scopes: str) -> APIClient:
+        _, secret = make_key(environment, scopes)
+        return _client(secret)
+
+    return make

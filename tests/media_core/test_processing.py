@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from media_core.models import Asset, ProcessingJob
+from media_core.storage import list_tree
+from tests.clips import make_clip, random_bytes
+from tests.factories import asset_from_file
+from webhooks.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_clip_becomes_ready_with_renditions_and_a_poster(environment, sync_tasks, tmp_path):
+    asset = asset_from_file(environment, make_clip(tmp_path / "in.mp4", size="320x180"))
+
+    assert asset.status == Asset.Status.READY
+    assert asset.duration == pytest.approx(2.0, abs=0.1)
+    assert asset.aspect_ratio == "16:9"
+    assert [r.name for r in asset.renditions.order_by("kind", "-height")] == ["audio", "180p"]
+    files = list_tree(asset.media_prefix)
+    assert f"{asset.media_prefix}/poster.jpg" in files
+    assert f"{asset.media_prefix}/180p/index.m3u8" in files
+    job = asset.jobs.get()
+    assert (job.status, job.attempts, job.progress) == (ProcessingJob.Status.SUCCEEDED, 1, 1.0)
+    types = list(Event.objects.filter(object_id=asset.id).order_by("id").values_list("type", flat=True))
+    assert types == ["video.asset.created", "video.asset.ready"]
+
+
+def test_random_bytes_end_errored_as_non_video(environment, sync_tasks, tmp_path):
+    asset = asset_from_file(environment, random_bytes(tmp_path / "clip.mp4"))
+
+    assert asset.status == Asset.Status.ERRORED
+    assert asset.error_type == "non_video"
+    assert "not a video" in asset.error_messages[0]
+    assert asset.jobs.get().status == ProcessingJob.Status.FAILED
+    assert Event.objects.filter(object_id=asset.id, type="video.asset.errored").exists()
+    assert list_tree(f"assets/{asset.id}") == []
+
+
+def test_an_hls_playlist_named_mp4_is_refused_and_reads_nothing(environment, sync_tasks, tmp_path,
+                                                                  media_root):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT\n" * 100)
+    playlist = tmp_path / "clip.mp4"
+    playlist.write_text(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n"
+        f"#EXTINF:10,\nfile://{secret}\n#EXT-X-ENDLIST\n"
+    )
+    asset = asset_from_file(environment, playlist)
+
+    assert asset.status == Asset.Status.ERRORED
+    assert asset.error_type == "unsupported_format"
+    for path in Path(media_root).rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert b"root:" not in content and b"TOP-SECRET" not in content, path
+
+
+def test_a_truncated_mp4_is_malformed(environment, sync_tasks, tmp_path):
+    clip = make_clip(tmp_path / "full.mp4")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(clip.read_bytes()[: clip.stat().st_size // 3])
+    asset = asset_from_file(environment, broken)
+
+    assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "malformed")
+
+
+def test_a_too_short_video_is_refused(environment, sync_tasks, tmp_path):
+    asset = asset_from_file(environment, make_clip(tmp_path / "short.mp4", seconds=0.2))
+
+    assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "duration_too_short")
+
+
+def test_audio_only_is_refused_as_non_video(environment, sync_tasks, tmp_path):
+    import subprocess
+
+    audio = tmp_path / "a.m4a"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=2", str(audio)],
+                   check=True)
+    asset = asset_from_file(environment, audio)
+
+    assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "non_video")
+    assert "no video" in asset.error_messages[0]
