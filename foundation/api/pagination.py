@@ -13,6 +13,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from foundation.errors import ValidationFailed
+from foundation.ids import kind_of
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -22,13 +23,22 @@ def encode_cursor(last_id: str) -> str:
     return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
 
 
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed("The cursor is not one this API gave out.",
+                            errors={"cursor": ["Invalid cursor."]})
+
+
 def decode_cursor(cursor: str) -> str:
+    # Strict decoding: the lenient default drops unknown characters, so any garbage
+    # would decode to some string and silently page from there.
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValidationFailed("The cursor is not one this API gave out.",
-                               errors={"cursor": ["Invalid cursor."]}) from exc
+        last_id = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise _invalid_cursor() from exc
+    if kind_of(last_id) is None:
+        raise _invalid_cursor()
+    return last_id
 
 
 def parse_limit(raw: str | None) -> int:
