@@ -7,6 +7,7 @@ No API key: the URL's token is the authority. The body is copied to storage in c
 from __future__ import annotations
 
 import logging
+import secrets
 
 from django.conf import settings
 from django.core.files import File
@@ -87,13 +88,18 @@ def _receive(request, upload: Upload) -> HttpResponse:
                                 detail=f"The largest accepted file is {limit} bytes.")
     storage = media_storage()
     reader = _LimitedReader(request, limit)
+    # Each attempt writes under its own name: storage may overwrite (S3), and a refused
+    # or losing attempt must remove only its own bytes, never a concurrent winner's.
+    name = f"uploads/{upload.id}/master-{secrets.token_hex(8)}"
     try:
-        name = storage.save(f"uploads/{upload.id}/master", File(reader, name="master"))
+        name = storage.save(name, File(reader, name="master"))
     except TooLarge:
+        _discard(storage, name)
         return problem_response(status=413, code="file_too_large", title="File too large",
                                 detail=f"The largest accepted file is {limit} bytes.")
     except OSError:
         log.exception("storing upload %s failed", upload.id)
+        _discard(storage, name)
         return problem_response(status=500, code="storage_failed", title="Upload not stored",
                                 detail="The file could not be stored; send it again.")
     try:
@@ -106,3 +112,11 @@ def _receive(request, upload: Upload) -> HttpResponse:
                                 detail=f"This upload is {upload.status}; it takes no more bytes.")
     return JsonResponse({"upload_id": upload.id, "status": Upload.Status.ASSET_CREATED,
                          "asset_id": asset.id, "size": reader.size}, status=200)
+
+
+def _discard(storage, name: str) -> None:
+    """Remove what an interrupted save left behind (a partial file)."""
+    try:
+        storage.delete(name)
+    except OSError:
+        log.warning("could not remove the partial upload %s", name)
