@@ -36,7 +36,8 @@ class AssetUpdateSerializer(serializers.Serializer):
 
 
 class PlaybackIdCreateSerializer(serializers.Serializer):
-    policy = serializers.ChoiceField(choices=POLICIES)
+    # The model's choices, so the schema shares one PolicyEnum with PlaybackIdSerializer.
+    policy = serializers.ChoiceField(choices=PlaybackID.Policy.choices)
 
 
 # --- output -----------------------------------------------------------------------

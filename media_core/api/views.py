@@ -26,7 +26,7 @@ class UploadListView(ApiView):
     required_scopes = {"GET": "uploads:write", "POST": "uploads:write"}
     serializer_class = UploadSerializer
 
-    @extend_schema(summary="List uploads")
+    @extend_schema(summary="List uploads", responses=UploadSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(selectors.upload_list(environment_id=self.environment_id))
         return self.get_paginated_response(UploadSerializer(page, many=True).data)
@@ -69,7 +69,7 @@ class AssetListView(ApiView):
     required_scopes = {"GET": "assets:read"}
     serializer_class = AssetSerializer
 
-    @extend_schema(summary="List assets")
+    @extend_schema(summary="List assets", responses=AssetSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(selectors.asset_list(environment_id=self.environment_id))
         return self.get_paginated_response(AssetSerializer(page, many=True).data)

@@ -15,6 +15,7 @@ class EventListView(ApiView):
 
     @extend_schema(
         summary="List events",
+        responses=EventSerializer(many=True),
         description="Newest first. `after=evt_…` returns only events created after that one "
                     "(the polling fallback for webhooks).",
         parameters=[
