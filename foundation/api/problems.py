@@ -31,19 +31,25 @@ def problem_body(*, status: int, code: str, title: str, detail: str, errors: dic
     return body
 
 
+def _join(parent: str, child: str) -> str:
+    return f"{parent}{child}" if child.startswith("[") else f"{parent}.{child}"
+
+
 def _field_errors(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         out: dict[str, list[str]] = {}
         for field, value in detail.items():
+            # DRF keys a ListField's errors by the int index of the bad item.
+            name = f"[{field}]" if isinstance(field, int) else str(field)
             if isinstance(value, dict):
                 for sub, msgs in _field_errors(value).items():
-                    out[f"{field}.{sub}"] = msgs
+                    out[_join(name, sub)] = msgs
             elif isinstance(value, list) and value and isinstance(value[0], dict):
                 for i, item in enumerate(value):
                     for sub, msgs in _field_errors(item).items():
-                        out[f"{field}[{i}].{sub}"] = msgs
+                        out[_join(f"{name}[{i}]", sub)] = msgs
             else:
-                out[field] = [str(m) for m in (value if isinstance(value, list) else [value])]
+                out[name] = [str(m) for m in (value if isinstance(value, list) else [value])]
         return out
     if isinstance(detail, list):
         return {"non_field_errors": [str(m) for m in detail]}
