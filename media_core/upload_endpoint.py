@@ -102,6 +102,11 @@ def _receive(request, upload: Upload) -> HttpResponse:
         _discard(storage, name)
         return problem_response(status=500, code="storage_failed", title="Upload not stored",
                                 detail="The file could not be stored; send it again.")
+    if reader.size == 0:
+        # An empty body is a client or proxy mistake; it must not use up the upload.
+        _discard(storage, name)
+        return problem_response(status=400, code="empty_body", title="Empty upload",
+                                detail="The request body was empty; send the file.")
     try:
         asset = upload_complete(upload_id=upload.id, master_name=name, size=reader.size,
                                 actor=Actor(kind="upload_url", id=upload.id, label="upload URL"))
