@@ -32,6 +32,16 @@ def test_an_unknown_playback_policy_is_named_in_errors(owner):
     assert messages == ['"bogus" is not a valid choice.']
 
 
+def test_an_error_inside_a_list_is_named_by_its_index(owner):
+    response = owner.post("/api/v1/uploads",
+                          {"new_asset_settings": {"playback_policy": ["public", "bogus"]}},
+                          format="json")
+
+    body = assert_problem(response, 400, "invalid_request")
+    assert body["errors"] == {
+        "new_asset_settings.playback_policy[1]": ['"bogus" is not a valid choice.']}
+
+
 def test_errors_map_each_field_to_a_list_of_strings(owner):
     response = owner.post("/api/v1/uploads", {
         "timeout": "soon",

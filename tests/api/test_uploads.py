@@ -221,6 +221,19 @@ def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(owner, media_r
     assert stored_files(media_root) == []
 
 
+def test_an_empty_body_is_refused_and_the_url_stays_usable(owner, anonymous, clip, media_root,
+                                                          sync_tasks):
+    created = create_upload(owner)
+
+    empty = put_file(anonymous, created["url"], b"")
+
+    assert_problem(empty, 400, "empty_body")
+    assert not Asset.objects.exists()
+    assert stored_files(media_root) == []
+    assert Upload.objects.get(pk=created["id"]).status == Upload.Status.WAITING
+    assert put_file(anonymous, created["url"], clip.read_bytes()).status_code == 200
+
+
 def test_the_upload_url_takes_only_put(owner, anonymous):
     created = create_upload(owner)
 
