@@ -42,6 +42,10 @@ def run_job(job_id: str) -> None:
         return
     log.info("job %s attempt %s started for %s", job.id, job.attempts, job.asset_id)
     settings.PROCESSING_TMP_DIR.mkdir(parents=True, exist_ok=True)
+    # A killed earlier attempt of this job leaves its work folder behind; we hold the
+    # lease now, so nobody else is using it.
+    for stale in settings.PROCESSING_TMP_DIR.glob(f"{job.id}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=f"{job.id}-", dir=settings.PROCESSING_TMP_DIR))
     try:
         _attempt(job, work)
