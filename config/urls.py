@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("upload/<str:upload_id>/<str:token>", upload_file, name="upload-url"),
     path("", include("playback.urls")),
+    path("admin/find/", include("foundation.admin_lookup")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,198 @@
+"""The admin's shared pieces, and the audit trail, which nobody may change.
+
+The admin is an operator console: ids and states are read-only, and every state change
+is an action that calls a service with the signed-in user as the actor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import model_ngettext, quote
+from django.db import models
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.text import capfirst
+
+from .context import Actor
+from .errors import DomainError
+from .models import AuditEntry
+
+admin.site.site_header = "Kino"
+admin.site.site_title = "Kino admin"
+admin.site.index_title = "Operator console"
+
+
+def apply_to_each(request: HttpRequest, objects: Iterable[models.Model],
+                  operation: Callable[[Any, Actor], object], *, done: str) -> int:
+    """Run a service on each object as the signed-in user.
+
+    Each call commits on its own, so one refusal does not undo the others; refusals are
+    reported one by one with the service's own words, successes as a count.
+    """
+    actor = Actor.for_user(request.user)
+    succeeded = 0
+    opts = None
+    for obj in objects:
+        opts = obj._meta
+        try:
+            operation(obj, actor)
+        except DomainError as exc:
+            messages.error(request, f"{capfirst(opts.verbose_name)} {obj.pk}: {exc.detail}")
+        else:
+            succeeded += 1
+    if succeeded:
+        messages.success(request, f"{done} {succeeded} {model_ngettext(opts, succeeded)}.")
+    return succeeded
+
+
+def user_may(request: HttpRequest, codename: str, model: type[models.Model]) -> bool:
+    """A Django model permission, for actions whose page itself is read-only."""
+    return request.user.has_perm(f"{model._meta.app_label}.{codename}_{model._meta.model_name}")
+
+
+def change_url(obj: models.Model) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change",
+                   args=[quote(obj.pk)])
+
+
+def changelist_url(model: type[models.Model], **filters: str) -> str:
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+def link_to(obj: models.Model | None, label: str | None = None) -> str:
+    if obj is None:
+        return "-"
+    return format_html('<a href="{}">{}</a>', change_url(obj), label or str(obj))
+
+
+def find_link(public_id: str) -> str:
+    """A link to whatever object an id names, resolved by the find-by-ID page."""
+    if not public_id:
+        return "-"
+    return format_html('<a href="{}?{}">{}</a>', reverse("admin-find"),
+                       urlencode({"id": public_id}), public_id)
+
+
+def audit_trail_link(public_id: str) -> str:
+    count = AuditEntry.objects.filter(object_id=public_id).count()
+    return format_html('<a href="{}">{} audit entr{}</a>',
+                       changelist_url(AuditEntry, object_id=public_id), count,
+                       "y" if count == 1 else "ies")
+
+
+def pretty_json(value: Any) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True,
+                                                   ensure_ascii=False, default=str))
+
+
+def bullet_list(items: Iterable[str]) -> str:
+    items = list(items)
+    if not items:
+        return "-"
+    return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((i,) for i in items)))
+
+
+def percent(progress: float | None) -> str:
+    if progress is None:
+        return "-"
+    return f"{round(progress * 100)} %"
+
+
+def progress_bar(progress: float | None) -> str:
+    if progress is None:
+        return "-"
+    value = round(progress * 100)
+    return format_html('<progress max="100" value="{}"></progress> {} %', value, value)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """No form writes these rows, for anyone, superusers included.
+
+    They change only through actions that call services, or, for records of what
+    happened, never.
+    """
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CreateOnlyAdmin(admin.ModelAdmin):
+    """Made by a service from a short add form, then only viewed and acted on."""
+
+    add_fields: list[str] = []
+    view_fields: list[str] = []
+
+    def get_fields(self, request, obj=None):
+        return self.view_fields if obj else self.add_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.view_fields if obj else []
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Related rows shown for context; they change only through their own services."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+_STATE_COLOURS = {
+    "ready": "#1b7f3b", "succeeded": "#1b7f3b", "asset_created": "#1b7f3b", "active": "#1b7f3b",
+    "errored": "#ba2121", "failed": "#ba2121", "timed_out": "#ba2121", "revoked": "#ba2121",
+    "preparing": "#a05a00", "queued": "#a05a00", "running": "#a05a00", "waiting": "#a05a00",
+}
+
+
+def state_label(state: str, note: str = "") -> str:
+    """A state in its colour: green done, red failed, amber in progress, grey otherwise."""
+    colour = _STATE_COLOURS.get(state, "#666")
+    if note:
+        return format_html('<strong style="color: {}">{}</strong> ({})', colour, state, note)
+    return format_html('<strong style="color: {}">{}</strong>', colour, state)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "action", "object_link", "actor_type", "actor_label",
+                    "environment", "request_id"]
+    list_filter = ["object_type", "actor_type", "action", "environment"]
+    list_select_related = ["environment"]
+    search_fields = ["=id", "=object_id", "=request_id", "=actor_id", "actor_label"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = ["id", "created_at", "environment", "action", "object_type", "object_link",
+              "actor_type", "actor_id", "actor_label", "request_id", "message", "changes_pretty"]
+    readonly_fields = fields
+
+    @admin.display(description="object", ordering="object_id")
+    def object_link(self, entry: AuditEntry) -> str:
+        return find_link(entry.object_id)
+
+    @admin.display(description="changes")
+    def changes_pretty(self, entry: AuditEntry) -> str:
+        return pretty_json(entry.changes)

@@ -1,0 +1,85 @@
+"""Find by ID: paste any public ID (or a URL that holds one) and land on its admin page.
+
+The prefix says which kind of object it is; the model is the registered one whose
+primary key is made with that prefix, so apps that add id-bearing models later are
+found without this module knowing about them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from django import forms
+from django.apps import apps
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from .admin import change_url
+from .ids import kind_of, new_id
+
+_ANY_ID = re.compile(r"[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}(?![0-9a-z])")
+
+
+class FindForm(forms.Form):
+    id = forms.CharField(label="ID", max_length=2000, strip=True,
+                         widget=forms.TextInput(attrs={"size": 40, "autofocus": True,
+                                                       "placeholder": "ast_…, upl_…, pbk_…"}))
+
+
+def id_prefix(model: type[models.Model]) -> str | None:
+    default = model._meta.pk.default
+    if isinstance(default, functools.partial) and default.func is new_id and default.args:
+        return default.args[0]
+    return None
+
+
+def model_for(public_id: str) -> type[models.Model] | None:
+    prefix = public_id.split("_", 1)[0]
+    for model in apps.get_models():
+        if id_prefix(model) == prefix and admin.site.is_registered(model):
+            return model
+    return None
+
+
+def extract_id(raw: str) -> str:
+    """The ID in what was pasted: the ID itself, or one inside a URL or a storage path."""
+    raw = raw.strip().lower()
+    if kind_of(raw):
+        return raw
+    match = _ANY_ID.search(raw)
+    return match.group(0) if match else raw
+
+
+def find_by_id(request: HttpRequest) -> HttpResponse:
+    form = FindForm(request.GET or None)
+    problem = ""
+    if form.is_valid():
+        public_id = extract_id(form.cleaned_data["id"])
+        kind = kind_of(public_id)
+        model = model_for(public_id) if kind else None
+        if kind is None:
+            problem = "That is not a Kino ID. IDs look like ast_ followed by 26 letters and digits."
+        elif model is None:
+            problem = f"The admin has no page for {kind.replace('_', ' ')}s."
+        elif not admin.site.get_model_admin(model).has_view_or_change_permission(request):
+            problem = "You may not view that kind of object."
+        elif not model._default_manager.filter(pk=public_id).exists():
+            problem = f"No object with that ID ({public_id})."
+        else:
+            return redirect(change_url(model(pk=public_id)))
+    return TemplateResponse(request, "admin/find_by_id.html", {
+        **admin.site.each_context(request),
+        "title": "Find by ID",
+        "form": form,
+        "problem": problem,
+    })
+
+
+urlpatterns = [
+    path("", admin.site.admin_view(find_by_id), name="admin-find"),
+]
