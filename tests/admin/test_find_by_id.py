@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from pytest_django.asserts import assertContains
+
+from foundation.admin import change_url
+from foundation.models import AuditEntry
+from webhooks.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def _find(client, raw: str):
+    return client.get(reverse("admin-find"), {"id": raw})
+
+
+def test_it_takes_any_public_id_to_its_admin_page(admin_client, ready_asset, make_key):
+    key, _ = make_key(ready_asset.environment)
+    objects = [
+        ready_asset, ready_asset.upload, ready_asset.playback_ids.get(), ready_asset.jobs.get(),
+        Event.objects.filter(object_id=ready_asset.id).first(),
+        key, AuditEntry.objects.filter(object_id=ready_asset.id).first(),
+        ready_asset.environment,
+    ]
+    assert sorted(obj.pk[:3] for obj in objects) == sorted(
+        ["ast", "upl", "pbk", "job", "evt", "key", "aud", "env"])
+
+    for obj in objects:
+        response = _find(admin_client, obj.pk)
+        assert (response.status_code, response["Location"]) == (302, change_url(obj)), obj.pk
+        assert admin_client.get(response["Location"]).status_code == 200, obj.pk
+
+
+def test_it_finds_the_id_in_a_pasted_playback_url(admin_client, ready_asset):
+    playback_id = ready_asset.playback_ids.get()
+
+    response = _find(admin_client, f"  https://video.example.com/v/{playback_id.id}.m3u8 ")
+
+    assert response["Location"] == change_url(playback_id)
+
+
+def test_an_unknown_id_says_so(admin_client, environment):
+    response = _find(admin_client, "ast_01m8563rqfp7v9k6e0zrczv6yh")
+
+    assertContains(response, "No object with that ID")
+
+
+def test_something_that_is_not_an_id_says_so(admin_client):
+    assertContains(_find(admin_client, "hello"), "That is not a Kino ID.")
+
+
+def test_an_id_the_admin_has_no_page_for_says_so(admin_client):
+    assertContains(_find(admin_client, "sgk_01m8563rqfp7v9k6e0zrczv6yh"),
+                   "The admin has no page for signing keys.")
+
+
+def test_the_admin_index_offers_find_by_id(admin_client):
+    page = admin_client.get(reverse("admin:index"))
+
+    assertContains(page, f'action="{reverse("admin-find")}"')
+    assertContains(page, "Find by ID")
+
+
+def test_find_by_id_needs_a_staff_login(client, outsider_client, ready_asset):
+    from django.test import Client
+
+    anonymous = Client().get(reverse("admin-find"), {"id": ready_asset.id})
+    outsider = outsider_client.get(reverse("admin-find"), {"id": ready_asset.id})
+
+    for response in (anonymous, outsider):
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
