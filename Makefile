@@ -4,24 +4,29 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := ffmpeg
+# Commands the platform needs, and the Debian packages that provide them.
+RUN_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg
+TEST_TOOLS := $(RUN_TOOLS) chromium:chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: run test deps system-deps lint bench clean
+.PHONY: run test deps system-deps lint bench clean vendor
 
 run: deps
 	@bin/run-local
 
+test: TOOLS = $(TEST_TOOLS)
 test: deps
 	Q_CLUSTER_NAME=kino-test-$$$$ $(VENV)/bin/pytest -q
 
 deps: system-deps $(STAMP)
 
+TOOLS ?= $(RUN_TOOLS)
 system-deps:
-	@missing=""; for bin in ffmpeg ffprobe; do command -v $$bin >/dev/null || missing=1; done; \
-	if [ -n "$$missing" ]; then \
-		echo "Installing system packages: $(APT_PACKAGES)"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
+	@packages=""; for pair in $(TOOLS); do \
+		command -v $${pair%%:*} >/dev/null || packages="$$packages $${pair##*:}"; done; \
+	if [ -n "$$packages" ]; then \
+		echo "Installing system packages:$$packages"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$packages; \
 	fi
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; }
@@ -40,3 +45,10 @@ bench: deps
 
 clean:
 	rm -rf var/tmp var/test-db-*.sqlite3
+
+HLSJS_VERSION := 1.7.4
+vendor:
+	@tmp=$$(mktemp -d); cd $$tmp && npm pack --silent hls.js@$(HLSJS_VERSION) >/dev/null && tar xzf hls.js-$(HLSJS_VERSION).tgz; \
+	cd - >/dev/null; cp $$tmp/package/dist/hls.min.js $$tmp/package/LICENSE static/vendor/hls.js/; \
+	echo "hls.js $(HLSJS_VERSION) from the npm registry (package hls.js), Apache-2.0; see LICENSE. Refresh with: make vendor" > static/vendor/hls.js/VERSION; \
+	rm -rf $$tmp

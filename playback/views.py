@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 from django.http import FileResponse, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
 from foundation.api.problems import problem_response
@@ -88,3 +90,23 @@ def _serve(name: str, *, max_age: int):
     suffix = name[name.rfind("."):]
     response = FileResponse(handle, content_type=_CONTENT_TYPES.get(suffix, "application/octet-stream"))
     return _headers(response, max_age)
+
+
+@require_safe
+@xframe_options_exempt
+def embed(request, playback_id: str):
+    """A player page for iframes: hls.js (vendored), the poster, the master playlist."""
+    asset, error = _playable(playback_id)
+    if error:
+        messages = {403: "This video is private.", 404: "This video does not exist.",
+                    412: "This video is still being prepared."}
+        return render(request, "playback/unavailable.html",
+                      {"message": messages.get(error.status_code, "This video is unavailable.")},
+                      status=error.status_code)
+    return render(request, "playback/embed.html", {
+        "title": asset.title,
+        "manifest_url": f"/v/{playback_id}.m3u8",
+        "poster_url": f"/v/{playback_id}/thumbnail.jpg",
+        "autoplay": request.GET.get("autoplay") in ("1", "true"),
+        "muted": request.GET.get("muted") in ("1", "true"),
+    })

@@ -1,0 +1,42 @@
+"""hls.js in Debian's Chromium plays what the pipeline made."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import chromium_page
+from tests.clips import make_clip
+from tests.e2e.test_vod_flow import _create_upload, _put, _wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_embed_page_plays_the_asset_in_chromium(platform, environment, make_key, tmp_path):
+    _, secret = make_key(environment)
+    platform.start_worker()
+    upload = _create_upload(platform, secret)
+    asset_id = _put(upload["url"], make_clip(tmp_path / "clip.mp4", seconds=6, size="640x360"))["asset_id"]
+    playback_id = _wait_for(platform, secret, asset_id, "ready")["playback_ids"][0]["id"]
+
+    fetched = []
+    with chromium_page() as page:
+        page.on("response", lambda r: fetched.append((r.url, r.status)))
+        page.goto(f"{platform.base_url}/embed/{playback_id}?autoplay=1&muted=1")
+        page.wait_for_function("document.getElementById('player').currentTime > 1.5", timeout=30_000)
+        state = page.evaluate("""() => {
+            const v = document.getElementById('player');
+            return {width: v.videoWidth, height: v.videoHeight, error: v.error && v.error.code};
+        }""")
+
+    assert state["error"] is None
+    assert state["height"] in (240, 360) and state["width"] in (426, 428, 640)
+    segments = [url for url, status in fetched if url.endswith(".m4s") and status == 200]
+    assert any("/audio/" in url for url in segments)
+    assert any("/360p/" in url or "/240p/" in url for url in segments)
+
+
+def test_the_embed_page_says_so_when_the_video_does_not_exist(platform):
+    with chromium_page() as page:
+        response = page.goto(f"{platform.base_url}/embed/pbk_00000000000000000000000000")
+        assert response.status == 404
+        assert "does not exist" in page.inner_text("body")
