@@ -9,7 +9,7 @@ from foundation.context import request_id_scope
 from media_core import storage
 from media_core.models import Asset, ProcessingJob
 from media_core.processing.pipeline import run_job
-from media_core.services.processing import jobs_recover_stalled
+from media_core.services.processing import jobs_recover_stalled, jobs_requeue_forgotten
 
 log = logging.getLogger("kino.tasks")
 
@@ -51,7 +51,10 @@ def recover_stalled_jobs() -> list[str]:
     recovered = jobs_recover_stalled()
     if recovered:
         log.warning("handed on %s stalled jobs: %s", len(recovered), ", ".join(recovered))
-    return recovered
+    resent = jobs_requeue_forgotten()
+    if resent:
+        log.warning("re-sent %s jobs queued too long: %s", len(resent), ", ".join(resent))
+    return recovered + resent
 
 
 def purge_idempotency_records() -> int:

@@ -173,3 +173,24 @@ def jobs_recover_stalled() -> list[str]:
                  only_if_lease_expired=True)
         recovered.append(job.id)
     return recovered
+
+
+FORGOTTEN_AFTER = timedelta(minutes=15)
+
+
+def jobs_requeue_forgotten() -> list[str]:
+    """Send again the jobs queued so long that their message was probably lost.
+
+    A broker without persistence, or a process that died between commit and enqueue,
+    can lose the message of a queued job. Claiming is a compare-and-swap, so a second
+    message for a job that was only waiting is harmless; each job is re-sent at most
+    once per FORGOTTEN_AFTER.
+    """
+    now = timezone.now()
+    resent = []
+    for job in ProcessingJob.objects.filter(status=Status.QUEUED, updated_at__lt=now - FORGOTTEN_AFTER):
+        if ProcessingJob.objects.filter(pk=job.pk, status=Status.QUEUED,
+                                        updated_at=job.updated_at).update(updated_at=now):
+            enqueue("media_core.tasks.process_asset", job.id)
+            resent.append(job.id)
+    return resent
