@@ -9,10 +9,12 @@ from rest_framework.response import Response
 from foundation.context import Actor
 
 from . import idempotency
+from .schema import ApiSchema
 
 
 class ApiView(GenericAPIView):
     required_scopes: dict[str, str] = {}
+    schema = ApiSchema()
 
     @property
     def environment_id(self) -> str:
