@@ -90,8 +90,36 @@ def test_the_schema_command_validates_and_fails_on_no_warning():
     assert yaml.safe_load(out.getvalue())["openapi"].startswith("3.")
 
 
-def test_the_browsable_reference_is_served(anonymous):
+def test_the_browsable_reference_is_served(anonymous, settings):
+    # Without a collectstatic run the manifest storage refuses unhashed names.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
     response = anonymous.get("/api/v1/docs/")
 
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def api_operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                yield path, method, operation
+
+
+def test_every_post_documents_the_idempotency_key_header(schema):
+    posts = [(path, op) for path, method, op in api_operations(schema) if method == "post"]
+
+    assert posts
+    for path, operation in posts:
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        assert "Idempotency-Key" in headers, path
+
+
+def test_every_operation_documents_its_errors_as_problem_documents(schema):
+    for path, method, operation in api_operations(schema):
+        default = operation["responses"].get("default")
+        assert default, (method, path)
+        problem = resolve(schema, default["content"]["application/problem+json"]["schema"])
+        assert {"type", "title", "status", "detail"} <= set(problem["required"]), (method, path)
