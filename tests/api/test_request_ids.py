@@ -150,3 +150,15 @@ def test_the_request_id_of_the_upload_put_follows_the_work_it_enqueued(owner, an
     assert by_type["video.asset.ready"] == "put-and-process"
     ready_audit = AuditEntry.objects.get(object_id=asset_id, action="asset.ready")
     assert ready_audit.request_id == "put-and-process"
+
+
+def test_the_log_line_of_an_upload_put_does_not_carry_the_urls_token(owner, anonymous,
+                                                                     server_log):
+    upload = create_upload(owner)
+    token = upload["url"].rsplit("/", 1)[1]
+
+    put_file(anonymous, upload["url"], b"x" * 10, HTTP_X_REQUEST_ID="put-log")
+
+    [line] = [line for line in server_log.text.splitlines() if "[put-log]" in line]
+    assert upload["id"] in line
+    assert token not in line
