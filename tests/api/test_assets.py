@@ -9,6 +9,8 @@ import pytest
 
 from foundation.models import AuditEntry
 from media_core.models import Asset, PlaybackID
+from tests.clips import random_bytes
+from tests.factories import asset_from_file
 from webhooks.models import Event
 
 from .conftest import assert_problem
@@ -19,9 +21,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def preparing_asset(environment, tmp_path) -> Asset:
     """A cheap asset that is not processed (no sync_tasks): it stays preparing."""
-    from tests.clips import random_bytes
-    from tests.factories import asset_from_file
-
     return asset_from_file(environment, random_bytes(tmp_path / "a.mp4", 100), title="Draft")
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+
+from foundation import ids
+from tests.factories import upload_for
 
 from .conftest import assert_problem, create_upload, put_file
 
@@ -141,11 +145,6 @@ def test_a_deleted_asset_leaves_a_deleted_event(owner, processed):
     "needs monotonic ids (or a sequence column) for the outbox"))
 def test_after_never_skips_an_event_made_in_the_same_millisecond(owner, environment,
                                                                  monkeypatch):
-    import time
-
-    from foundation import ids
-    from tests.factories import upload_for
-
     frozen = time.time_ns()
     monkeypatch.setattr(ids.time, "time_ns", lambda: frozen)
     # The random part of each id happens to come out smaller than the one before.

@@ -9,10 +9,13 @@ import pytest
 from django.utils import timezone
 
 from foundation.api.idempotency import fingerprint
-from foundation.models import IdempotencyRecord
+from foundation.models import AuditEntry, IdempotencyRecord
+from media_core.api import views
 from media_core.models import PlaybackID, Upload
+from media_core.services import uploads
 from tests.clips import random_bytes
 from tests.factories import asset_from_file
+from webhooks.models import Event
 
 from .conftest import assert_problem
 
@@ -38,9 +41,6 @@ def test_the_same_key_and_body_replay_the_first_response(owner):
 
 
 def test_a_replay_creates_no_audit_entry_or_event(owner):
-    from foundation.models import AuditEntry
-    from webhooks.models import Event
-
     upload_id = post_upload(owner, "order-1").json()["id"]
     post_upload(owner, "order-1")
     post_upload(owner, "order-1")
@@ -175,8 +175,6 @@ def test_a_404_is_replayed_as_a_problem(owner):
 
 
 def test_a_500_is_not_kept_so_the_key_can_be_used_again(owner, monkeypatch):
-    from media_core.services import uploads
-
     real = uploads.upload_create
 
     def flaky(**kwargs):
@@ -195,8 +193,6 @@ def test_a_500_is_not_kept_so_the_key_can_be_used_again(owner, monkeypatch):
 
 def test_a_failed_request_leaves_nothing_behind(owner, monkeypatch):
     """The view's writes and the stored response commit together, or not at all."""
-    from media_core.api import views
-
     def explode(*args, **kwargs):
         raise RuntimeError("serializer broke after the upload was written")
 

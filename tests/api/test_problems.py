@@ -8,6 +8,8 @@ import pytest
 
 from foundation.api.problems import exception_handler
 from media_core import selectors
+from tests.clips import random_bytes
+from tests.factories import asset_from_file
 
 from .conftest import assert_problem, create_upload
 
@@ -58,9 +60,6 @@ def test_errors_map_each_field_to_a_list_of_strings(owner):
 
 
 def test_a_missing_required_field_is_named_in_errors(owner, environment, tmp_path):
-    from tests.clips import random_bytes
-    from tests.factories import asset_from_file
-
     asset = asset_from_file(environment, random_bytes(tmp_path / "a.mp4", 100))
 
     response = owner.post(f"/api/v1/assets/{asset.id}/playback-ids", {}, format="json")
@@ -84,9 +83,6 @@ def test_malformed_json_is_a_400_problem(owner):
 
 
 def test_malformed_json_in_a_patch_is_a_400_problem(owner, environment, tmp_path):
-    from tests.clips import random_bytes
-    from tests.factories import asset_from_file
-
     asset = asset_from_file(environment, random_bytes(tmp_path / "a.mp4", 100))
 
     response = owner.generic("PATCH", f"/api/v1/assets/{asset.id}", b"{title:",
