@@ -156,7 +156,7 @@ else:
     raise ImproperlyConfigured("STORAGE_BACKEND must be 'local' or 's3'.")
 STORAGES = {
     "default": _media_storage,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Large request bodies spool to disk past this size, never into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

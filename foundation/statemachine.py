@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from django.db import models
+from django.utils import timezone
 
 from .errors import InvalidTransition
 
@@ -20,7 +21,7 @@ class Transitions:
     def check(self, src: str, dst: str) -> None:
         if not self.allowed(src, dst):
             raise InvalidTransition(
-                f"A {self.name} cannot go from '{src}' to '{dst}'.", code="invalid_state"
+                f"This {self.name} cannot go from '{src}' to '{dst}'.", code="invalid_state"
             )
 
     def sources_of(self, dst: str) -> list[str]:
@@ -37,6 +38,8 @@ def transition(obj: models.Model, machine: Transitions, dst: str, *, field: str 
     src = getattr(obj, field)
     machine.check(src, dst)
     updates = {field: dst, **(extra or {})}
+    if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
+        updates.setdefault("updated_at", timezone.now())  # update() skips auto_now
     changed = type(obj)._default_manager.filter(pk=obj.pk, **{field: src}).update(**updates)
     if changed != 1:
         fresh = type(obj)._default_manager.filter(pk=obj.pk).values_list(field, flat=True).first()

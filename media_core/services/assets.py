@@ -43,6 +43,8 @@ def asset_update(*, asset: Asset, actor: Actor, **fields: str) -> Asset:
         raise ValueError(f"not editable: {sorted(unknown)}")
     with transaction.atomic():
         asset = Asset.objects.select_for_update().get(pk=asset.pk)
+        if asset.deleted_at:
+            raise Conflict("The asset was deleted.", code="asset_deleted")
         before = {name: getattr(asset, name) for name in fields}
         for name, value in fields.items():
             setattr(asset, name, value)

@@ -95,7 +95,8 @@ def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: s
         asset = Asset.objects.select_for_update().get(pk=job.asset_id)
         ProcessingJob.TRANSITIONS.check(Status.RUNNING, Status.SUCCEEDED)
         if not _fenced(job).update(status=Status.SUCCEEDED, progress=1.0, stage="done",
-                                   finished_at=timezone.now(), lease_expires_at=None):
+                                   finished_at=timezone.now(), lease_expires_at=None,
+                                   updated_at=timezone.now()):
             return False
         asset.renditions.all().delete()
         Rendition.objects.bulk_create(Rendition(asset=asset, **r) for r in renditions)
@@ -122,7 +123,8 @@ def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = 
         dst = Status.QUEUED if retry else Status.FAILED
         ProcessingJob.TRANSITIONS.check(Status.RUNNING, dst)
         updates = {"status": dst, "error_code": code, "error_message": message,
-                   "stderr_tail": stderr_tail[-8000:], "lease_expires_at": None}
+                   "stderr_tail": stderr_tail[-8000:], "lease_expires_at": None,
+                   "updated_at": timezone.now()}
         if not retry:
             updates["finished_at"] = timezone.now()
         owned = _fenced(job)
@@ -154,7 +156,7 @@ def job_cancel(*, job: ProcessingJob, reason: str) -> bool:
         changed = ProcessingJob.objects.filter(
             pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]
         ).update(status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None,
-                 error_message=reason)
+                 error_message=reason, updated_at=timezone.now())
         if changed:
             job.asset = Asset.objects.get(pk=job.asset_id)
             _job_audit(job, PROCESSING, "job.cancelled", {"status": [job.status, Status.CANCELLED]},

@@ -16,15 +16,6 @@ from tests.clips import make_clip, random_bytes
 from tests.factories import asset_from_file
 
 
-@pytest.fixture(autouse=True)
-def plain_static_files(settings):
-    """Pages render without a collectstatic run: the manifest storage refuses unhashed names."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def processed(asset):
     """Run the asset's queued job here, as a worker would, and return the asset after it."""
     run_job(asset.jobs.latest("id").id)
