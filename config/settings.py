@@ -243,13 +243,16 @@ LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "foundation.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "foundation.logging.RequestIdFilter"},
+        "redact": {"()": "foundation.logging.RedactSecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "filters": ["request_id"]}
+                    "filters": ["request_id", "redact"]}
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import secrets
+import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -44,12 +45,33 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_RANDOM_BITS = 80
+_lock = threading.Lock()
+_last = [0, 0]  # the millisecond and random part of the latest id made here
+
+
 def new_id(prefix: str) -> str:
+    """A new id, later than any this process made before.
+
+    Within one millisecond (or if the clock steps back) the random part grows by a
+    random step instead of being drawn afresh, so ids keep their creation order and
+    still cannot be guessed from one another. Across processes, ids of the same
+    millisecond order arbitrarily.
+    """
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
-    millis = time.time_ns() // 1_000_000
-    value = (millis << 80) | secrets.randbits(80)
-    return f"{prefix}_{_encode(value, ID_LENGTH)}"
+    with _lock:
+        millis = time.time_ns() // 1_000_000
+        if millis > _last[0]:
+            rand = secrets.randbits(_RANDOM_BITS)
+        else:
+            millis = _last[0]
+            rand = _last[1] + 1 + secrets.randbits(32)
+            if rand >= 1 << _RANDOM_BITS:
+                millis += 1
+                rand = secrets.randbits(_RANDOM_BITS - 1)
+        _last[0], _last[1] = millis, rand
+    return f"{prefix}_{_encode((millis << _RANDOM_BITS) | rand, ID_LENGTH)}"
 
 
 def kind_of(public_id: str) -> str | None:

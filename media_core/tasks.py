@@ -41,8 +41,8 @@ def delete_asset_media(asset_id: str, request_id: str | None = None) -> int:
             return 0
         removed = storage.delete_tree(f"assets/{asset.id}")
         if asset.master_name:
-            storage.media_storage().delete(asset.master_name)
-            removed += 1
+            # The original and the folder it was uploaded into.
+            removed += storage.delete_tree(asset.master_name.rsplit("/", 1)[0])
         log.info("deleted %s files of asset %s", removed, asset.id)
         return removed
 

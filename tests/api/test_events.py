@@ -139,10 +139,6 @@ def test_a_deleted_asset_leaves_a_deleted_event(owner, processed):
     assert deleted["data"]["id"] == asset_id
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "foundation/ids.py new_id: within one millisecond the id's low bits are random, so an "
-    "event made after the one a poller last saw can sort before it and after= skips it; "
-    "needs monotonic ids (or a sequence column) for the outbox"))
 def test_after_never_skips_an_event_made_in_the_same_millisecond(owner, environment,
                                                                  monkeypatch):
     frozen = time.time_ns()

@@ -205,9 +205,6 @@ def test_the_event_list_costs_the_same_queries_for_3_or_8_events(owner, environm
         assert len(owner.get("/api/v1/events").json()["data"]) == 8
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "foundation/ids.py new_id: ids made in the same millisecond order by their random bits, "
-    "not by creation, so newest-first lists and cursors scramble them; needs monotonic ids"))
 def test_uploads_made_in_the_same_millisecond_still_list_newest_first(owner, environment,
                                                                       monkeypatch):
     frozen = time.time_ns()
