@@ -31,3 +31,19 @@ def asset_from_file(environment, path: Path, **settings) -> Asset:
                             actor=UPLOADER)
     asset.refresh_from_db()
     return asset
+
+
+def failed_asset(environment, path: Path, **settings) -> Asset:
+    """An asset whose processing failed for a passing reason (an encoder crash, every
+    attempt) and so can be retried: its original is kept, unlike a refused file's."""
+    from media_core.services import processing
+
+    asset = asset_from_file(environment, path, **settings)
+    job = asset.jobs.get()
+    type(job).objects.filter(pk=job.pk).update(max_attempts=1)
+    job = processing.job_claim(job_id=job.id)
+    processing.job_fail(job=job, code="encoder_failed", message="ffmpeg exited with -11",
+                        permanent=False)
+    asset.refresh_from_db()
+    assert asset.status == Asset.Status.ERRORED and asset.master_name
+    return asset

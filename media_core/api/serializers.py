@@ -19,6 +19,10 @@ class NewAssetSettingsSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=POLICIES), required=False, default=list,
         max_length=4, help_text="One playback ID is created per entry.",
     )
+    max_duration_seconds = serializers.FloatField(
+        required=False, min_value=1, max_value=24 * 3600,
+        help_text="Refuse (errored, duration_too_long) a video longer than this.",
+    )
 
 
 class UploadCreateSerializer(serializers.Serializer):

@@ -29,6 +29,10 @@ class Asset(models.Model):
     tracks = models.JSONField(default=list, blank=True)
     error_type = models.CharField(max_length=64, blank=True)
     error_messages = models.JSONField(default=list, blank=True)
+    input_url = models.URLField(max_length=2048, blank=True,
+                                help_text="Where the original was fetched from (URL import).")
+    max_duration = models.FloatField(null=True, blank=True,
+                                     help_text="Longest accepted duration in seconds.")
     master_name = models.CharField(max_length=512, blank=True,
                                    help_text="Storage name of the original file.")
     master_size = models.BigIntegerField(null=True, blank=True)

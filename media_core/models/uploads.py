@@ -28,6 +28,14 @@ class Upload(models.Model):
     asset = models.OneToOneField("media_core.Asset", null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="upload")
     size_bytes = models.BigIntegerField(null=True, blank=True)
+    # Resumable (tus) uploads: the declared length and how many bytes are stored.
+    length = models.BigIntegerField(null=True, blank=True, help_text="Upload-Length, once declared.")
+    offset = models.BigIntegerField(default=0, help_text="Bytes received so far.")
+    filename = models.CharField(max_length=255, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    # One request at a time may write: it holds this claim, renewed as bytes arrive.
+    writer_token = models.CharField(max_length=64, blank=True)
+    writer_expires_at = models.DateTimeField(null=True, blank=True)
     error_type = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

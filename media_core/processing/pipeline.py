@@ -18,7 +18,7 @@ from django.conf import settings
 from media_core import ffmpeg, storage
 from media_core.models import Asset, ProcessingJob
 from media_core.services import processing
-from media_core.services.assets import asset_record_inspection
+from media_core.services.assets import asset_discard_master, asset_record_inspection
 
 from . import encode, ladder, outputs, probe
 from .errors import MediaError
@@ -53,6 +53,11 @@ def run_job(job_id: str) -> None:
         log.info("job %s: %s (%s)", job.id, exc.message, exc.code)
         processing.job_fail(job=job, code=exc.code, message=exc.message,
                             stderr_tail=exc.stderr_tail, permanent=True)
+        # A refused file is not kept: nothing of it stays in storage.
+        refused = asset_discard_master(asset=job.asset)
+        if refused:
+            storage.delete_tree(refused.rsplit("/", 1)[0])
+        storage.delete_tree(job.output_prefix)
     except JobLost:
         log.warning("job %s attempt %s lost its lease; stopping", job.id, job.attempts)
         storage.delete_tree(job.output_prefix)
@@ -81,6 +86,10 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
     out_dir.mkdir()
     with storage.local_copy(asset.master_name) as source:
         inspection = probe.inspect(source)
+        if asset.max_duration and inspection.duration > asset.max_duration:
+            raise MediaError("duration_too_long",
+                             f"The video lasts {inspection.duration:.1f} s; this asset accepts at "
+                             f"most {asset.max_duration:g} s.")
         asset_record_inspection(asset=asset, duration=round(inspection.duration, 3),
                                 tracks=inspection.tracks(), aspect_ratio=inspection.aspect_ratio)
         rungs = ladder.plan(inspection.video.width, inspection.video.height,

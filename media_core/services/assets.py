@@ -16,15 +16,19 @@ from .records import asset_audit, asset_event
 
 
 def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
-                 master_name: str, master_size: int) -> Asset:
-    """A new asset from stored bytes; processing starts when the transaction commits."""
+                 master_name: str = "", master_size: int | None = None,
+                 input_url: str = "") -> Asset:
+    """A new asset from stored bytes (or a URL to fetch them from); processing starts
+    when the transaction commits."""
     with transaction.atomic():
         asset = Asset.objects.create(
             environment_id=environment_id,
             title=settings.get("title", ""),
             passthrough=settings.get("passthrough", ""),
+            max_duration=settings.get("max_duration_seconds"),
             master_name=master_name,
             master_size=master_size,
+            input_url=input_url,
         )
         for policy in settings.get("playback_policy", []):
             PlaybackID.objects.create(environment_id=environment_id, asset=asset, policy=policy)
@@ -62,6 +66,9 @@ def asset_retry(*, asset: Asset, actor: Actor) -> Asset:
         asset = Asset.objects.select_for_update().get(pk=asset.pk)
         if asset.deleted_at:
             raise Conflict("The asset was deleted.")
+        if not asset.master_name and not asset.input_url:
+            raise Conflict("The original file was refused and is gone; upload it again.",
+                           code="original_discarded")
         before = transition(asset, Asset.TRANSITIONS, Asset.Status.PREPARING,
                             extra={"error_type": "", "error_messages": []})
         asset_audit(asset, actor, "asset.retried", {"status": [before, asset.status]})
@@ -106,6 +113,13 @@ def playback_id_delete(*, playback_id: PlaybackID, actor: Actor) -> None:
             asset_audit(asset, actor, "playback_id.deleted",
                    {"playback_ids": [{"id": playback_id.id, "policy": playback_id.policy}, None]})
             asset_event(asset, "video.asset.updated")
+
+
+def asset_discard_master(*, asset: Asset) -> str:
+    """Forget a refused original; returns its storage name for the caller to delete."""
+    name = asset.master_name
+    Asset.objects.filter(pk=asset.pk, master_name=name).update(master_name="", master_size=None)
+    return name
 
 
 def asset_record_inspection(*, asset: Asset, duration: float, tracks: list[dict],

@@ -13,7 +13,7 @@ from django.urls import reverse
 from foundation.admin import changelist_url
 from media_core.processing.pipeline import run_job
 from tests.clips import make_clip, random_bytes
-from tests.factories import asset_from_file
+from tests.factories import asset_from_file, failed_asset
 
 
 def processed(asset):
@@ -30,6 +30,11 @@ def preparing_asset(environment, tmp_path):
 
 @pytest.fixture
 def errored_asset(environment, tmp_path):
+    return failed_asset(environment, make_clip(tmp_path / "crashed.mp4"), title="Noise")
+
+
+@pytest.fixture
+def refused_asset(environment, tmp_path):
     return processed(asset_from_file(environment, random_bytes(tmp_path / "noise.mp4"),
                                      title="Noise"))
 

@@ -9,6 +9,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 from foundation.admin import change_url, changelist_url
 from foundation.models import AuditEntry
 from media_core.models import Asset, PlaybackID, ProcessingJob
+from media_core.processing.pipeline import run_job
 from media_core.services.processing import job_claim
 from tests.clips import random_bytes
 from tests.factories import asset_from_file
@@ -20,24 +21,30 @@ pytestmark = pytest.mark.django_db
 
 
 def test_retrying_an_errored_asset_runs_a_new_job_as_the_admin_user(
-        environment, sync_tasks, tmp_path, admin_client, admin_user, run_action):
-    asset = asset_from_file(environment, random_bytes(tmp_path / "noise.mp4"))
-    assert asset.status == Asset.Status.ERRORED
-
-    response = run_action(admin_client, Asset, "retry_processing", [asset])
+        admin_client, admin_user, errored_asset, run_action):
+    response = run_action(admin_client, Asset, "retry_processing", [errored_asset])
 
     assertContains(response, "Retrying 1 asset.")
-    entry = AuditEntry.objects.get(object_id=asset.id, action="asset.retried")
+    entry = AuditEntry.objects.get(object_id=errored_asset.id, action="asset.retried")
     assert (entry.actor_type, entry.actor_id, entry.actor_label) == (
         "user", str(admin_user.pk), admin_user.username)
     assert entry.request_id
-    jobs = list(asset.jobs.order_by("id"))
-    assert len(jobs) == 2
-    # The same noise fails the same way: the new job ran and the asset is errored again.
-    assert jobs[1].status == ProcessingJob.Status.FAILED
-    asset.refresh_from_db()
-    assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "non_video")
+    failed, new = errored_asset.jobs.order_by("id")
+    assert (failed.status, new.status) == (ProcessingJob.Status.FAILED, ProcessingJob.Status.QUEUED)
+    # A worker takes the new job, and this time the clip processes.
+    run_job(new.id)
+    errored_asset.refresh_from_db()
+    assert errored_asset.status == Asset.Status.READY
 
+
+def test_a_refused_file_cannot_be_retried_and_the_admin_says_why(admin_client, refused_asset,
+                                                                   run_action):
+    response = run_action(admin_client, Asset, "retry_processing", [refused_asset])
+
+    assertContains(response, "upload it again")
+    refused_asset.refresh_from_db()
+    assert refused_asset.status == Asset.Status.ERRORED
+    assert refused_asset.jobs.count() == 1
 
 def test_it_explains_that_only_errored_assets_can_be_retried(admin_client, ready_asset,
                                                              run_action):
@@ -122,11 +129,11 @@ def test_a_ready_asset_page_shows_playback_urls_and_the_poster(admin_client, rea
     assert (poster.status_code, poster["Content-Type"]) == (200, "image/jpeg")
 
 
-def test_an_errored_asset_page_shows_its_error_and_no_poster(admin_client, errored_asset):
-    page = admin_client.get(change_url(errored_asset))
+def test_an_refused_asset_page_shows_its_error_and_no_poster(admin_client, refused_asset):
+    page = admin_client.get(change_url(refused_asset))
 
     assertContains(page, "non_video")
-    assertContains(page, errored_asset.error_messages[0])
+    assertContains(page, refused_asset.error_messages[0])
     assertNotContains(page, "thumbnail.jpg")
 
 

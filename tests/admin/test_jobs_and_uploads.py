@@ -61,8 +61,8 @@ def test_the_job_list_shows_attempts_progress_and_stage(admin_client, preparing_
     assertContains(page, str(preparing_asset))
 
 
-def test_a_failed_job_page_shows_ffmpeg_output_in_a_pre(admin_client, errored_asset):
-    job = errored_asset.jobs.get()
+def test_a_failed_job_page_shows_ffmpeg_output_in_a_pre(admin_client, refused_asset):
+    job = refused_asset.jobs.get()
     ProcessingJob.objects.filter(pk=job.pk).update(stderr_tail="moov atom not found <eof>")
 
     page = admin_client.get(change_url(job))

@@ -56,13 +56,13 @@ def test_the_asset_page_links_to_a_filtered_audit_trail(admin_client, errored_as
     assert {e.object_id for e in trail.context["cl"].result_list} == {errored_asset.id}
 
 
-def test_audit_changes_are_pretty_printed(admin_client, errored_asset):
-    entry = AuditEntry.objects.get(object_id=errored_asset.id, action="asset.errored")
+def test_audit_changes_are_pretty_printed(admin_client, refused_asset):
+    entry = AuditEntry.objects.get(object_id=refused_asset.id, action="asset.errored")
 
     page = admin_client.get(change_url(entry))
 
     assertContains(page, '<pre>{\n  &quot;error_type&quot;: [\n    null,\n    &quot;non_video&quot;')
-    assertContains(page, f"?id={errored_asset.id}")
+    assertContains(page, f"?id={refused_asset.id}")
 
 
 def test_event_data_is_pretty_printed_and_searchable(admin_client, errored_asset):

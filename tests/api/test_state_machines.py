@@ -8,10 +8,11 @@ from foundation.errors import InvalidTransition
 from foundation.models import AuditEntry
 from foundation.statemachine import transition
 from media_core.models import Asset, Upload
+from media_core.processing.pipeline import run_job
 from media_core.services.uploads import upload_cancel
-from tests.clips import random_bytes
+from tests.clips import make_clip, random_bytes
 from tests.conftest import ADMIN
-from tests.factories import asset_from_file, upload_for
+from tests.factories import asset_from_file, failed_asset, upload_for
 from webhooks.models import Event
 
 from .conftest import assert_problem, create_upload
@@ -57,24 +58,29 @@ def test_retrying_a_preparing_asset_is_a_409_problem(owner, environment, tmp_pat
     assert asset.jobs.count() == 1
 
 
-def test_an_errored_asset_can_be_retried(owner, environment, tmp_path, sync_tasks):
-    asset = asset_from_file(environment, random_bytes(tmp_path / "a.mp4", 2000))
-    assert asset.status == Asset.Status.ERRORED
-    first_error = asset.error_type
+def test_an_errored_asset_can_be_retried(owner, environment, tmp_path):
+    asset = failed_asset(environment, make_clip(tmp_path / "a.mp4"))
 
     response = owner.post(f"/api/v1/assets/{asset.id}/retry", HTTP_X_REQUEST_ID="retry-1")
 
     assert response.status_code == 202, response.content
-    assert response.json()["id"] == asset.id
+    assert response.json()["id"] == asset.id and response.json()["status"] == "preparing"
     assert asset.jobs.count() == 2
     retried = AuditEntry.objects.get(object_id=asset.id, action="asset.retried")
     assert retried.changes == {"status": ["errored", "preparing"]}
     assert retried.request_id == "retry-1"
-    # The bytes are still not a video, so the second attempt fails the same way.
-    shown = owner.get(f"/api/v1/assets/{asset.id}").json()
-    assert shown["status"] == "errored"
-    assert shown["errors"]["type"] == first_error
+    run_job(asset.jobs.latest("id").id)
+    assert owner.get(f"/api/v1/assets/{asset.id}").json()["status"] == "ready"
 
+
+def test_a_refused_file_cannot_be_retried(owner, environment, tmp_path, sync_tasks):
+    asset = asset_from_file(environment, random_bytes(tmp_path / "a.mp4", 2000))
+    assert asset.status == Asset.Status.ERRORED
+
+    response = owner.post(f"/api/v1/assets/{asset.id}/retry")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "original_discarded"
 
 def test_cancelling_an_upload_twice_is_a_409_the_second_time(owner):
     upload = create_upload(owner)

@@ -37,7 +37,9 @@ def test_random_bytes_end_errored_as_non_video(environment, sync_tasks, tmp_path
     assert "not a video" in asset.error_messages[0]
     assert asset.jobs.get().status == ProcessingJob.Status.FAILED
     assert Event.objects.filter(object_id=asset.id, type="video.asset.errored").exists()
-    assert list_tree(f"assets/{asset.id}") == []
+    # Nothing of a refused file stays in storage.
+    assert list_tree("assets") == [] and list_tree("uploads") == []
+    assert asset.master_name == ""
 
 
 def test_an_hls_playlist_named_mp4_is_refused_and_reads_nothing(environment, sync_tasks, tmp_path,
@@ -84,3 +86,24 @@ def test_audio_only_is_refused_as_non_video(environment, sync_tasks, tmp_path):
 
     assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "non_video")
     assert "no video" in asset.error_messages[0]
+
+
+def test_a_video_longer_than_the_assets_limit_is_refused_and_not_kept(environment, sync_tasks,
+                                                                       tmp_path):
+    asset = asset_from_file(environment, make_clip(tmp_path / "long.mp4", seconds=3),
+                            max_duration_seconds=2)
+
+    assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "duration_too_long")
+    assert "at most 2 s" in asset.error_messages[0]
+    assert list_tree("uploads") == [] and list_tree("assets") == []
+
+
+def test_a_refused_original_cannot_be_retried(environment, sync_tasks, tmp_path):
+    from foundation.errors import Conflict
+    from media_core.services.assets import asset_retry
+    from tests.conftest import ADMIN
+
+    asset = asset_from_file(environment, random_bytes(tmp_path / "noise.mp4"))
+
+    with pytest.raises(Conflict, match="upload it again"):
+        asset_retry(asset=asset, actor=ADMIN)
