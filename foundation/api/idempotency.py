@@ -76,17 +76,20 @@ def claim(*, scope: str, key: str, fingerprint: str) -> IdempotencyRecord | dict
             raise Conflict("A request with this Idempotency-Key is still being processed.",
                            code="idempotency_key_in_use")
         return {"status": existing.response_status, "body": existing.response_body,
+                "content_type": existing.response_content_type,
                 "headers": existing.response_headers}
     raise Conflict("A request with this Idempotency-Key is still being processed.",
                    code="idempotency_key_in_use")
 
 
-def complete(record: IdempotencyRecord, *, status: int, body, headers: dict) -> None:
+def complete(record: IdempotencyRecord, response) -> None:
+    """Keep a rendered response to replay."""
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         state=IdempotencyRecord.State.COMPLETED,
-        response_status=status,
-        response_body=body,
-        response_headers={k: v for k, v in headers.items() if k in REPLAYED_HEADERS},
+        response_status=response.status_code,
+        response_body=response.content.decode(),
+        response_content_type=response.get("Content-Type", ""),
+        response_headers={k: v for k, v in response.items() if k in REPLAYED_HEADERS},
     )
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import HttpResponse
 from rest_framework.generics import GenericAPIView
-from rest_framework.response import Response
 
 from foundation.context import Actor
 
@@ -48,18 +48,16 @@ class ApiView(GenericAPIView):
                     ),
                 )
                 if isinstance(claimed, dict):
-                    response = Response(claimed["body"], status=claimed["status"],
-                                        headers=claimed["headers"])
+                    response = HttpResponse(claimed["body"], status=claimed["status"],
+                                            content_type=claimed["content_type"] or None,
+                                            headers=claimed["headers"])
                     response["Idempotent-Replayed"] = "true"
-                    if claimed["status"] >= 400:
-                        response.content_type = "application/problem+json"
                     self.response = self.finalize_response(request, response, *args, **kwargs)
                     return self.response
                 record = claimed
                 with transaction.atomic():
-                    response = handler(request, *args, **kwargs)
-                    idempotency.complete(record, status=response.status_code,
-                                         body=response.data, headers=dict(response.items()))
+                    response = self._rendered(request, handler(request, *args, **kwargs))
+                    idempotency.complete(record, response)
                     record = None
             else:
                 response = handler(request, *args, **kwargs)
@@ -67,9 +65,12 @@ class ApiView(GenericAPIView):
             response = self.handle_exception(exc)
             if record is not None:
                 if response.status_code < 500:
-                    idempotency.complete(record, status=response.status_code,
-                                         body=response.data, headers=dict(response.items()))
+                    idempotency.complete(record, self._rendered(request, response))
                 else:
                     idempotency.release(record)
         self.response = self.finalize_response(request, response, *args, **kwargs)
         return self.response
+
+    def _rendered(self, request, response):
+        response = self.finalize_response(request, response, *self.args, **self.kwargs)
+        return response.render() if hasattr(response, "render") else response
