@@ -6,6 +6,7 @@ broker, the in-memory channel layer, local files) for their production counterpa
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -234,6 +235,23 @@ PROCESSING_LEASE_SECONDS = env_int("PROCESSING_LEASE_SECONDS", 60, minimum=2)
 PROCESSING_TMP_DIR = Path(env("PROCESSING_TMP_DIR", str(VAR_DIR / "tmp")))
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 4 * 1024**3, minimum=1)
 UPLOAD_URL_TTL_SECONDS = env_int("UPLOAD_URL_TTL_SECONDS", 3600, minimum=60)
+# Resumable uploads are appended here as they arrive, then moved into media storage.
+# Web servers behind one load balancer must share it (or route an upload to one node).
+UPLOAD_STAGING_DIR = Path(env("UPLOAD_STAGING_DIR", str(VAR_DIR / "staging")))
+
+# --- URL import -----------------------------------------------------------------
+# Imports reach only public addresses; these networks (CIDRs, comma-separated) are
+# allowed besides, e.g. an intranet media server. Default: none.
+URL_IMPORT_ALLOWED_NETWORKS = [c.strip() for c in env("URL_IMPORT_ALLOWED_NETWORKS", "").split(",")
+                               if c.strip()]
+for _cidr in URL_IMPORT_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"URL_IMPORT_ALLOWED_NETWORKS: {_cidr!r} is not a network (e.g. 10.1.0.0/16)") from exc
+URL_IMPORT_CONNECT_TIMEOUT = env_int("URL_IMPORT_CONNECT_TIMEOUT", 10, minimum=1)
+URL_IMPORT_READ_TIMEOUT = env_int("URL_IMPORT_READ_TIMEOUT", 30, minimum=1)
 
 # --- time, logging --------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -6,10 +6,11 @@ import logging
 
 from foundation.api.idempotency import purge_expired
 from foundation.context import request_id_scope
-from media_core import storage
-from media_core.models import Asset, ProcessingJob
+from media_core import staging, storage
+from media_core.models import Asset, ProcessingJob, Upload
 from media_core.processing.pipeline import run_job
 from media_core.services.processing import jobs_recover_stalled, jobs_requeue_forgotten
+from media_core.services.uploads import uploads_time_out
 
 log = logging.getLogger("kino.tasks")
 
@@ -45,6 +46,22 @@ def delete_asset_media(asset_id: str, request_id: str | None = None) -> int:
             removed += storage.delete_tree(asset.master_name.rsplit("/", 1)[0])
         log.info("deleted %s files of asset %s", removed, asset.id)
         return removed
+
+
+def discard_upload_bytes(upload_id: str, request_id: str | None = None) -> None:
+    """Remove what a closed (cancelled, timed out, failed) upload had received."""
+    with request_id_scope(request_id):
+        upload = Upload.objects.filter(pk=upload_id).first()
+        if upload is None or upload.status in (Upload.Status.WAITING, Upload.Status.ASSET_CREATED):
+            return
+        staging.discard(upload.id)
+
+
+def expire_uploads() -> list[str]:
+    expired = uploads_time_out()
+    if expired:
+        log.info("timed out %s uploads: %s", len(expired), ", ".join(expired))
+    return expired
 
 
 def recover_stalled_jobs() -> list[str]:

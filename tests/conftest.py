@@ -21,6 +21,7 @@ def media_root(tmp_path, settings):
                     "OPTIONS": {"location": str(root)}},
     }
     settings.PROCESSING_TMP_DIR = tmp_path / "work"
+    settings.UPLOAD_STAGING_DIR = tmp_path / "staging"
     return root
 
 

@@ -1,20 +1,24 @@
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from foundation.audit import audit_record, diff
 from foundation.context import Actor
+from foundation.errors import Conflict
 from foundation.statemachine import transition
 from media_core.api.serializers import upload_data
 from media_core.models import Asset, Environment, Upload
 from webhooks.services import event_emit
 
 from .assets import asset_create
+from .processing import enqueue
 
 
 def _emit(upload: Upload, type: str) -> None:
@@ -73,8 +77,104 @@ def upload_cancel(*, upload: Upload, actor: Actor) -> Upload:
                      object_id=upload.id, environment_id=upload.environment_id,
                      changes={"status": [before, upload.status]})
         _emit(upload, "video.upload.cancelled")
+        transaction.on_commit(lambda: enqueue("media_core.tasks.discard_upload_bytes", upload.id))
     return upload
 
 
 def upload_accepts_bytes(upload: Upload) -> bool:
     return upload.status == Upload.Status.WAITING and upload.expires_at > timezone.now()
+
+
+# --- resumable writes ---------------------------------------------------------------
+# The database says how many bytes an upload holds (`offset`); the staged file may hold
+# more after a crash, and every write truncates it back to the offset first. Only the
+# request holding the writer claim may write; the claim is a compare-and-swap on the
+# expected offset, so two requests racing at one offset cannot both write.
+WRITER_LEASE = timedelta(seconds=60)
+
+
+def upload_declare_length(*, upload: Upload, length: int, metadata: dict[str, str]) -> Upload:
+    """tus creation: fix the total size. Repeating it with the same size is harmless."""
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        Upload.TRANSITIONS.check(upload.status, Upload.Status.ASSET_CREATED)
+        if upload.length == length:
+            return upload
+        if upload.offset:
+            raise Conflict(f"This upload already holds {upload.offset} bytes of a "
+                           f"{upload.length}-byte file; it cannot change size.",
+                           code="upload_length_fixed")
+        before = upload.length
+        upload.length = length
+        upload.metadata = metadata
+        upload.filename = metadata.get("filename", "")[:255]
+        upload.save(update_fields=["length", "metadata", "filename", "updated_at"])
+        audit_record(actor=Actor(kind="upload_url", id=upload.id, label="upload URL"),
+                     action="upload.length_declared", object_type="upload", object_id=upload.id,
+                     environment_id=upload.environment_id, changes={"length": [before, length]})
+    return upload
+
+
+def upload_claim_writer(*, upload_id: str, offset: int) -> str | None:
+    """Become the one writer of an upload at `offset`; None if offset or claim disagree."""
+    token = secrets.token_hex(16)
+    now = timezone.now()
+    claimed = Upload.objects.filter(
+        Q(writer_token="") | Q(writer_expires_at__lt=now),
+        pk=upload_id, status=Upload.Status.WAITING, offset=offset,
+    ).update(writer_token=token, writer_expires_at=now + WRITER_LEASE)
+    return token if claimed else None
+
+
+def upload_renew_writer(*, upload_id: str, token: str) -> bool:
+    return bool(Upload.objects.filter(pk=upload_id, writer_token=token).update(
+        writer_expires_at=timezone.now() + WRITER_LEASE))
+
+
+def upload_release_writer(*, upload_id: str, token: str, offset: int) -> bool:
+    """Record the bytes written and let the next request write."""
+    return bool(Upload.objects.filter(pk=upload_id, writer_token=token).update(
+        offset=offset, writer_token="", writer_expires_at=None, updated_at=timezone.now()))
+
+
+def upload_fail(*, upload: Upload, code: str, message: str) -> Upload:
+    """The upload cannot succeed any more (e.g. more bytes than allowed arrived)."""
+    with transaction.atomic():
+        before = transition(upload, Upload.TRANSITIONS, Upload.Status.ERRORED,
+                            extra={"error_type": code, "error_message": message,
+                                   "writer_token": "", "writer_expires_at": None})
+        audit_record(actor=Actor(kind="upload_url", id=upload.id, label="upload URL"),
+                     action="upload.errored", object_type="upload", object_id=upload.id,
+                     environment_id=upload.environment_id,
+                     changes={"status": [before, upload.status], "error_type": [None, code]},
+                     message=message)
+        _emit(upload, "video.upload.errored")
+    return upload
+
+
+def uploads_time_out() -> list[str]:
+    """Close the uploads still waiting after their URL expired; their bytes go after commit."""
+    expired = []
+    now = timezone.now()
+    for upload in Upload.objects.filter(status=Upload.Status.WAITING, expires_at__lt=now):
+        with transaction.atomic():
+            # Not while a request is still writing: it started in time.
+            changed = Upload.objects.filter(
+                Q(writer_token="") | Q(writer_expires_at__lt=now),
+                pk=upload.pk, status=Upload.Status.WAITING,
+            ).update(status=Upload.Status.TIMED_OUT, writer_token="", writer_expires_at=None,
+                     updated_at=now)
+            if not changed:
+                continue
+            upload.refresh_from_db()
+            audit_record(actor=Actor.system("upload expiry"), action="upload.timed_out",
+                         object_type="upload", object_id=upload.id,
+                         environment_id=upload.environment_id,
+                         changes={"status": [Upload.Status.WAITING, upload.status]},
+                         message=f"The upload URL expired at {upload.expires_at.isoformat()}.")
+            _emit(upload, "video.upload.timed_out")
+            upload_id = upload.id
+            transaction.on_commit(lambda upload_id=upload_id: enqueue(
+                "media_core.tasks.discard_upload_bytes", upload_id))
+        expired.append(upload.id)
+    return expired

@@ -138,13 +138,13 @@ def test_the_token_of_one_upload_does_not_open_another(owner, anonymous):
     assert_problem(response, 404, "not_found")
 
 
-def test_a_put_after_cancel_is_a_409_and_stores_nothing(owner, anonymous, media_root):
+def test_a_put_after_cancel_is_a_410_and_stores_nothing(owner, anonymous, media_root):
     created = create_upload(owner)
     owner.put(f"/api/v1/uploads/{created['id']}/cancel")
 
     response = put_file(anonymous, created["url"], b"late bytes")
 
-    assert_problem(response, 409, "upload_not_waiting")
+    assert_problem(response, 410, "upload_closed")
     assert stored_files(media_root) == []
     assert not Asset.objects.exists()
 
@@ -155,7 +155,7 @@ def test_a_second_put_after_the_asset_was_made_is_a_409(owner, anonymous, clip, 
 
     response = put_file(anonymous, created["url"], clip.read_bytes())
 
-    assert_problem(response, 409, "upload_not_waiting")
+    assert_problem(response, 409, "upload_complete")
     assert Asset.objects.count() == 1
 
 
@@ -226,7 +226,7 @@ def test_an_empty_body_is_refused_and_the_url_stays_usable(owner, anonymous, cli
 
     empty = put_file(anonymous, created["url"], b"")
 
-    assert_problem(empty, 400, "empty_body")
+    assert_problem(empty, 400, "empty_file")
     assert not Asset.objects.exists()
     assert stored_files(media_root) == []
     assert Upload.objects.get(pk=created["id"]).status == Upload.Status.WAITING
@@ -276,33 +276,32 @@ def test_an_upload_list_shows_each_upload_as_its_detail_does(owner, environment)
     assert listed == [owner.get(f"/api/v1/uploads/{created['id']}").json()]
 
 
-def test_a_put_that_loses_a_race_removes_only_its_own_bytes(owner, anonymous, media_root,
-                                                            settings, monkeypatch):
-    """Two PUTs of one upload: the one that finishes second must not touch the winner's file.
+def test_a_put_arriving_while_another_writes_is_refused_and_touches_nothing(
+        owner, anonymous, media_root, settings, monkeypatch):
+    """Two PUTs of one upload: the writer claim lets one write; the other gets 409.
 
     Storage that overwrites (S3 with file_overwrite, FileSystemStorage(allow_overwrite=True))
-    makes a shared file name dangerous.
+    makes a shared file name dangerous, so the winner's file must come through intact.
     """
     settings.STORAGES = {**settings.STORAGES, "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(media_root), "allow_overwrite": True}}}
     created = create_upload(owner)
-    real_complete = upload_endpoint.upload_complete
+    real_complete = upload_endpoint.services.upload_complete
     raced = []
 
     def complete_after_a_competitor(**kwargs):
         if not raced:
-            raced.append("racing")
-            raced[0] = put_file(anonymous, created["url"], b"winner bytes")
+            raced.append(put_file(anonymous, created["url"], b"second bytes"))
         return real_complete(**kwargs)
 
-    monkeypatch.setattr(upload_endpoint, "upload_complete", complete_after_a_competitor)
+    monkeypatch.setattr(upload_endpoint.services, "upload_complete", complete_after_a_competitor)
 
-    loser = put_file(anonymous, created["url"], b"loser bytes")
+    first = put_file(anonymous, created["url"], b"first bytes")
 
-    assert raced[0].status_code == 200
-    assert_problem(loser, 409, "upload_not_waiting")
+    assert first.status_code == 200
+    assert_problem(raced[0], 409, "offset_conflict")
     asset = Asset.objects.get()
     master = Path(media_root) / asset.master_name
-    assert master.read_bytes() == b"winner bytes"
+    assert master.read_bytes() == b"first bytes"
     assert stored_files(media_root) == [master]

@@ -101,6 +101,7 @@ def platform(transactional_db, media_root, tmp_path):
         "MEDIA_ROOT": str(media_root),
         "VAR_DIR": str(tmp_path / "var"),
         "PROCESSING_TMP_DIR": str(tmp_path / "work"),
+        "UPLOAD_STAGING_DIR": str(tmp_path / "staging"),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "Q_CLUSTER_NAME": settings.Q_CLUSTER["name"],
         "WORKERS": "1",
