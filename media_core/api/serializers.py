@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -32,6 +34,27 @@ class UploadCreateSerializer(serializers.Serializer):
         required=False, min_value=60, max_value=7 * 24 * 3600,
         help_text="Seconds the upload URL stays valid (default 3600).",
     )
+
+
+class AssetCreateSerializer(NewAssetSettingsSerializer):
+    input = serializers.CharField(
+        max_length=2048, trim_whitespace=True,
+        help_text="An http or https URL the server fetches the video from. Only public "
+                  "addresses are fetched: never loopback, private or link-local ones, "
+                  "including after redirects.",
+    )
+
+    def validate_input(self, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError as exc:
+            raise serializers.ValidationError("Enter a valid http or https URL.") from exc
+        if parts.scheme.lower() not in ("http", "https"):
+            raise serializers.ValidationError("Only http and https URLs can be imported.")
+        if not parts.hostname:
+            raise serializers.ValidationError("The URL has no host.")
+        return value
 
 
 class AssetUpdateSerializer(serializers.Serializer):

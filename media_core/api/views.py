@@ -8,6 +8,7 @@ from media_core.services import assets as asset_services
 from media_core.services import uploads as upload_services
 
 from .serializers import (
+    AssetCreateSerializer,
     AssetSerializer,
     AssetUpdateSerializer,
     PlaybackIdCreateSerializer,
@@ -66,13 +67,28 @@ class UploadCancelView(ApiView):
 
 
 class AssetListView(ApiView):
-    required_scopes = {"GET": "assets:read"}
+    required_scopes = {"GET": "assets:read", "POST": "assets:write"}
     serializer_class = AssetSerializer
 
     @extend_schema(summary="List assets", responses=AssetSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(selectors.asset_list(environment_id=self.environment_id))
         return self.get_paginated_response(AssetSerializer(page, many=True).data)
+
+    @extend_schema(summary="Create an asset from a URL", request=AssetCreateSerializer,
+                   responses={201: AssetSerializer},
+                   description="The server fetches `input` (http or https, public addresses "
+                               "only) and processes it; the asset is `preparing` until then. "
+                               "A URL that points to a private or local address is refused "
+                               "with 400 `input_refused`.")
+    def post(self, request):
+        params = AssetCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        settings = dict(params.validated_data)
+        url = settings.pop("input")
+        asset = asset_services.asset_create_from_url(
+            environment_id=self.environment_id, actor=self.actor, url=url, settings=settings)
+        return _asset_response(asset.id, self.environment_id, status.HTTP_201_CREATED)
 
 
 class AssetDetailView(ApiView):

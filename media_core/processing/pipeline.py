@@ -18,9 +18,13 @@ from django.conf import settings
 from media_core import ffmpeg, storage
 from media_core.models import Asset, ProcessingJob
 from media_core.services import processing
-from media_core.services.assets import asset_discard_master, asset_record_inspection
+from media_core.services.assets import (
+    asset_discard_master,
+    asset_record_inspection,
+    asset_set_master,
+)
 
-from . import encode, ladder, outputs, probe
+from . import encode, fetch, ladder, outputs, probe
 from .errors import MediaError
 
 log = logging.getLogger("kino.processing")
@@ -58,6 +62,9 @@ def run_job(job_id: str) -> None:
         if refused:
             storage.delete_tree(refused.rsplit("/", 1)[0])
         storage.delete_tree(job.output_prefix)
+    except fetch.InputUnavailable as exc:
+        log.info("job %s: %s", job.id, exc.message)
+        processing.job_fail(job=job, code=exc.code, message=exc.message, permanent=False)
     except JobLost:
         log.warning("job %s attempt %s lost its lease; stopping", job.id, job.attempts)
         storage.delete_tree(job.output_prefix)
@@ -84,6 +91,8 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
     asset: Asset = job.asset
     out_dir = work / "out"
     out_dir.mkdir()
+    if not asset.master_name and asset.input_url:
+        _import(job, asset)
     with storage.local_copy(asset.master_name) as source:
         inspection = probe.inspect(source)
         if asset.max_duration and inspection.duration > asset.max_duration:
@@ -106,6 +115,27 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
                                   max_resolution=ladder.resolution_label(rungs)):
         raise JobLost()
     log.info("job %s attempt %s: asset %s is ready", job.id, job.attempts, asset.id)
+
+
+def _import(job: ProcessingJob, asset: Asset) -> None:
+    """Fetch the original of a URL import into storage and record it on the asset."""
+
+    def on_progress(received: int, total: int | None) -> None:
+        progress = min(received / total, 1.0) if total else 0.0
+        if not processing.job_heartbeat(job=job, progress=progress, stage="downloading"):
+            raise JobLost()
+
+    folder = f"imports/{asset.id}"
+    name, size = fetch.fetch_to_storage(url=asset.input_url, folder=folder,
+                                        max_bytes=settings.UPLOAD_MAX_BYTES,
+                                        on_progress=on_progress)
+    if not asset_set_master(asset=asset, master_name=name, master_size=size):
+        fetch.discard(name, folder)
+        asset.refresh_from_db(fields=["master_name", "master_size", "deleted_at"])
+        if not asset.master_name or asset.deleted_at:
+            raise JobLost()
+    if not processing.job_heartbeat(job=job, progress=0.0, stage="inspecting"):
+        raise JobLost()
 
 
 def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: Path,

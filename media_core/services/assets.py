@@ -5,11 +5,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from foundation import outbound
 from foundation.audit import diff
 from foundation.context import Actor
-from foundation.errors import Conflict
+from foundation.errors import Conflict, ValidationFailed
 from foundation.statemachine import transition
 from media_core.models import Asset, PlaybackID, ProcessingJob
+from media_core.processing import fetch
 
 from . import processing
 from .records import asset_audit, asset_event
@@ -38,6 +40,26 @@ def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
         processing.job_create(asset=asset, actor=actor)
         asset_event(asset, "video.asset.created")
     return asset
+
+
+def asset_create_from_url(*, environment_id: str, actor: Actor, url: str,
+                          settings: dict[str, Any]) -> Asset:
+    """A new asset whose original a worker fetches from `url`.
+
+    The URL is checked here so that a refused one fails the request at once; the
+    worker checks it again, and every redirect, when it fetches (DNS answers change).
+    """
+    try:
+        fetch.check_input(url)
+    except outbound.OutboundRefused as exc:
+        message = fetch.refusal_message(exc)
+        raise ValidationFailed(message, code="input_refused", errors={"input": [message]}) from exc
+    except outbound.OutboundUnavailable as exc:
+        message = "The URL's host name could not be resolved."
+        raise ValidationFailed(message, code="input_unresolvable",
+                               errors={"input": [message]}) from exc
+    return asset_create(environment_id=environment_id, actor=actor, settings=settings,
+                        input_url=url)
 
 
 def asset_update(*, asset: Asset, actor: Actor, **fields: str) -> Asset:
@@ -120,6 +142,19 @@ def asset_discard_master(*, asset: Asset) -> str:
     name = asset.master_name
     Asset.objects.filter(pk=asset.pk, master_name=name).update(master_name="", master_size=None)
     return name
+
+
+def asset_set_master(*, asset: Asset, master_name: str, master_size: int) -> bool:
+    """Record the original fetched for an asset that had none.
+
+    False if the asset has one already (another attempt stored it first) or was
+    deleted meanwhile: the caller then deletes its own copy.
+    """
+    changed = Asset.objects.filter(pk=asset.pk, master_name="", deleted_at__isnull=True).update(
+        master_name=master_name, master_size=master_size, updated_at=timezone.now())
+    if changed:
+        asset.master_name, asset.master_size = master_name, master_size
+    return bool(changed)
 
 
 def asset_record_inspection(*, asset: Asset, duration: float, tracks: list[dict],
