@@ -16,6 +16,10 @@ class ApiView(GenericAPIView):
     required_scopes: dict[str, str] = {}
     schema = ApiSchema()
 
+    def prepare(self, request) -> None:
+        """Checks that need network or disk I/O, run before the request's transaction
+        opens (a POST with Idempotency-Key runs its handler inside one)."""
+
     @property
     def environment_id(self) -> str:
         return self.request.auth.environment_id
@@ -55,11 +59,13 @@ class ApiView(GenericAPIView):
                     self.response = self.finalize_response(request, response, *args, **kwargs)
                     return self.response
                 record = claimed
+                self.prepare(request)
                 with transaction.atomic():
                     response = self._rendered(request, handler(request, *args, **kwargs))
                     idempotency.complete(record, response)
                     record = None
             else:
+                self.prepare(request)
                 response = handler(request, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - DRF's contract: every error becomes a response
             response = self.handle_exception(exc)

@@ -75,6 +75,14 @@ class AssetListView(ApiView):
         page = self.paginate_queryset(selectors.asset_list(environment_id=self.environment_id))
         return self.get_paginated_response(AssetSerializer(page, many=True).data)
 
+    def prepare(self, request):
+        if request.method == "POST":
+            params = AssetCreateSerializer(data=request.data)
+            params.is_valid(raise_exception=True)
+            # Resolving the host is network I/O: here, before the request's transaction.
+            asset_services.asset_check_input(params.validated_data["input"])
+            self.params = params
+
     @extend_schema(summary="Create an asset from a URL", request=AssetCreateSerializer,
                    responses={201: AssetSerializer},
                    description="The server fetches `input` (http or https, public addresses "
@@ -82,9 +90,7 @@ class AssetListView(ApiView):
                                "A URL that points to a private or local address is refused "
                                "with 400 `input_refused`.")
     def post(self, request):
-        params = AssetCreateSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        settings = dict(params.validated_data)
+        settings = dict(self.params.validated_data)
         url = settings.pop("input")
         asset = asset_services.asset_create_from_url(
             environment_id=self.environment_id, actor=self.actor, url=url, settings=settings)

@@ -42,12 +42,11 @@ def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
     return asset
 
 
-def asset_create_from_url(*, environment_id: str, actor: Actor, url: str,
-                          settings: dict[str, Any]) -> Asset:
-    """A new asset whose original a worker fetches from `url`.
+def asset_check_input(url: str) -> None:
+    """Refuse at once a URL that points somewhere we would never fetch from.
 
-    The URL is checked here so that a refused one fails the request at once; the
-    worker checks it again, and every redirect, when it fetches (DNS answers change).
+    This resolves the host name, so call it before any transaction opens. The worker
+    checks again, and every redirect, when it fetches (DNS answers change).
     """
     try:
         fetch.check_input(url)
@@ -58,6 +57,11 @@ def asset_create_from_url(*, environment_id: str, actor: Actor, url: str,
         message = "The URL's host name could not be resolved."
         raise ValidationFailed(message, code="input_unresolvable",
                                errors={"input": [message]}) from exc
+
+
+def asset_create_from_url(*, environment_id: str, actor: Actor, url: str,
+                          settings: dict[str, Any]) -> Asset:
+    """A new asset whose original a worker fetches from `url` (see asset_check_input)."""
     return asset_create(environment_id=environment_id, actor=actor, settings=settings,
                         input_url=url)
 

@@ -183,3 +183,26 @@ def test_the_schema_documents_creating_an_asset_from_a_url(owner):
     assert "input" in fields["required"]
     assert {"input", "title", "passthrough", "playback_policy",
             "max_duration_seconds"} <= set(fields["properties"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_host_is_resolved_outside_any_transaction_even_with_an_idempotency_key(
+        owner, site, monkeypatch):
+    """Resolving can take seconds; no database lock may be held meanwhile."""
+    import socket
+
+    from django.db import connection
+
+    real = socket.getaddrinfo
+    seen = []
+
+    def getaddrinfo(host, *args, **kwargs):
+        seen.append(connection.in_atomic_block)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    response = owner.post("/api/v1/assets", {"input": site.url("/clip.mp4")}, format="json",
+                          HTTP_IDEMPOTENCY_KEY="import-1")
+
+    assert response.status_code == 201, response.content
+    assert seen and not any(seen)
