@@ -83,7 +83,7 @@ class Platform:
                 continue
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=10)
+                proc.wait(timeout=3)  # a worker between tasks stops at once; don't wait longer
             except (subprocess.TimeoutExpired, ProcessLookupError):
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
