@@ -6,6 +6,7 @@ broker, the in-memory channel layer, local files) for their production counterpa
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from pathlib import Path
@@ -183,6 +184,8 @@ Q_CLUSTER = {
     "label": "Task queue",
 }
 if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "kino"}}
     Q_CLUSTER["redis"] = REDIS_URL
     CHANNEL_LAYERS = {
         "default": {
@@ -191,6 +194,7 @@ if REDIS_URL:
         }
     }
 else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     Q_CLUSTER["orm"] = "default"
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -238,6 +242,11 @@ UPLOAD_URL_TTL_SECONDS = env_int("UPLOAD_URL_TTL_SECONDS", 3600, minimum=60)
 # Resumable uploads are appended here as they arrive, then moved into media storage.
 # Web servers behind one load balancer must share it (or route an upload to one node).
 UPLOAD_STAGING_DIR = Path(env("UPLOAD_STAGING_DIR", str(VAR_DIR / "staging")))
+# The admin's upload page sends files in tus PATCH requests of this size: a dropped
+# connection costs at most one chunk, and an ASGI server holds a whole chunk in memory.
+ADMIN_UPLOAD_CHUNK_BYTES = env_int("ADMIN_UPLOAD_CHUNK_BYTES", 8 * 1024**2, minimum=64 * 1024)
+if ADMIN_UPLOAD_CHUNK_BYTES > 64 * 1024**2:
+    raise ImproperlyConfigured("ADMIN_UPLOAD_CHUNK_BYTES must be at most 67108864 (64 MiB)")
 
 # --- URL import -----------------------------------------------------------------
 # Imports reach only public addresses; these networks (CIDRs, comma-separated) are
@@ -252,6 +261,12 @@ for _cidr in URL_IMPORT_ALLOWED_NETWORKS:
             f"URL_IMPORT_ALLOWED_NETWORKS: {_cidr!r} is not a network (e.g. 10.1.0.0/16)") from exc
 URL_IMPORT_CONNECT_TIMEOUT = env_int("URL_IMPORT_CONNECT_TIMEOUT", 10, minimum=1)
 URL_IMPORT_READ_TIMEOUT = env_int("URL_IMPORT_READ_TIMEOUT", 30, minimum=1)
+
+# --- playback -------------------------------------------------------------------
+# Signs the path tokens of child playlists and segments; nginx delivery needs the same
+# value (deploy/nginx). Derived from SECRET_KEY unless set.
+PLAYBACK_PATH_SECRET = env("PLAYBACK_PATH_SECRET") or hashlib.sha256(
+    f"playback-path:{SECRET_KEY}".encode()).hexdigest()[:32]
 
 # --- time, logging --------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

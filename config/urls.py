@@ -7,6 +7,7 @@ from media_core.upload_endpoint import upload_file
 api_v1 = [
     path("", include("media_core.api.urls")),
     path("", include("webhooks.api.urls")),
+    path("", include("playback.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

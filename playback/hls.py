@@ -7,7 +7,8 @@ from media_core.models import Asset, Rendition
 AUDIO_GROUP = "audio"
 
 
-def master_playlist(asset: Asset, playback_id: str) -> str:
+def master_playlist(asset: Asset, child_base: str) -> str:
+    """`child_base` is the signed path every child URL starts with."""
     renditions = list(asset.renditions.all())
     audio = next((r for r in renditions if r.kind == Rendition.Kind.AUDIO), None)
     video = sorted((r for r in renditions if r.kind == Rendition.Kind.VIDEO),
@@ -16,7 +17,7 @@ def master_playlist(asset: Asset, playback_id: str) -> str:
     if audio:
         lines.append(
             f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="Default",DEFAULT=YES,'
-            f'AUTOSELECT=YES,CHANNELS="2",URI="{playback_id}/{audio.name}/index.m3u8"'
+            f'AUTOSELECT=YES,CHANNELS="2",URI="{child_base}/{audio.name}/index.m3u8"'
         )
     for r in video:
         peak = r.peak_bitrate + (audio.peak_bitrate if audio else 0)
@@ -29,5 +30,5 @@ def master_playlist(asset: Asset, playback_id: str) -> str:
         if audio:
             attrs.append(f'AUDIO="{AUDIO_GROUP}"')
         lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
-        lines.append(f"{playback_id}/{r.name}/index.m3u8")
+        lines.append(f"{child_base}/{r.name}/index.m3u8")
     return "\n".join(lines) + "\n"

@@ -78,7 +78,9 @@ def test_an_uploaded_clip_plays_over_http(platform, environment, make_key, tmp_p
     poster = requests.get(f"{platform.base_url}/v/{playback_id}/thumbnail.jpg", timeout=10)
     assert poster.status_code == 200 and poster.content[:2] == b"\xff\xd8"
 
-    listing = requests.get(f"{platform.base_url}/v/{playback_id}/240p/index.m3u8", timeout=10).text
+    master = requests.get(f"{platform.base_url}/v/{playback_id}.m3u8", timeout=10).text
+    child = next(line for line in master.splitlines() if line.endswith("/240p/index.m3u8"))
+    listing = requests.get(f"{platform.base_url}{child}", timeout=10).text
     assert "#EXT-X-ENDLIST" in listing and listing.count("#EXTINF") == 2  # 4 s + 2 s
 
 

@@ -10,7 +10,7 @@ from media_core.processing import fetch
 from media_core.processing.errors import MediaError
 from media_core.processing.pipeline import run_job
 from media_core.services import processing
-from media_core.services.assets import asset_create_from_url, asset_retry
+from media_core.services.assets import asset_check_input, asset_create_from_url, asset_retry
 from media_core.storage import list_tree
 from tests.clips import make_clip
 from tests.web_servers import web_servers
@@ -37,7 +37,9 @@ def site(servers, settings):
 
 
 def _import(environment, url: str, **settings) -> Asset:
+    """As the API does: check the URL when the request comes, then create the asset."""
     settings.setdefault("playback_policy", ["public"])
+    asset_check_input(url)
     asset = asset_create_from_url(environment_id=environment.id, actor=IMPORTER, url=url,
                                   settings=settings)
     asset.refresh_from_db()

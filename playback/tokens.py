@@ -1,0 +1,69 @@
+"""Playback tokens: RS256 JWTs signed with a key the API issued.
+
+Only RS256 is accepted (never `none`, never an HMAC made with the public key); `kid`
+picks a key of the playback ID's own environment; `sub` must be the playback ID, `aud`
+the kind of resource (v video, t thumbnail, g gif, s storyboard); `exp` is required.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jwt
+
+from media_core.models import PlaybackID
+
+from .metrics import count_refusal
+from .models import SigningKey
+
+AUDIENCES = {"v": "video", "t": "thumbnail", "g": "gif", "s": "storyboard"}
+LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Grant:
+    expires_at: int
+
+
+def check(token: str | None, *, playback_id: PlaybackID, audience: str) -> Grant | Refusal:
+    refusal = _check(token, playback_id=playback_id, audience=audience)
+    if isinstance(refusal, Refusal):
+        count_refusal(refusal.reason)
+    return refusal
+
+
+def _check(token: str | None, *, playback_id: PlaybackID, audience: str) -> Grant | Refusal:
+    if not token:
+        return Refusal("missing", "This playback ID needs a signed token (?token=).")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
+        return Refusal("malformed", "The token is not a JWT.")
+    if header.get("alg") != "RS256":
+        return Refusal("algorithm", "Tokens must be signed with RS256.")
+    key = SigningKey.objects.filter(pk=header.get("kid") or "",
+                                    environment_id=playback_id.environment_id).first()
+    if key is None:
+        return Refusal("unknown_key", "The token's signing key does not exist or was deleted.")
+    try:
+        claims = jwt.decode(token, key.public_key, algorithms=["RS256"], audience=audience,
+                            leeway=LEEWAY_SECONDS,
+                            options={"require": ["exp", "sub", "aud"]})
+    except jwt.ExpiredSignatureError:
+        return Refusal("expired", "The token has expired.")
+    except jwt.InvalidAudienceError:
+        return Refusal("audience", f"The token is not for this kind of resource (aud must be "
+                                   f"'{audience}').")
+    except jwt.MissingRequiredClaimError as exc:
+        return Refusal("claims", f"The token lacks the '{exc.claim}' claim.")
+    except jwt.InvalidTokenError:
+        return Refusal("signature", "The token's signature is not valid.")
+    if claims.get("sub") != playback_id.id:
+        return Refusal("subject", "The token is for another playback ID.")
+    return Grant(expires_at=int(claims["exp"]))
