@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -46,11 +48,41 @@ def _forbidden(refusal: tokens.Refusal):
                             detail=refusal.detail)
 
 
-def _authorise(request, playback_id: str, audience: str, token: str | None = None):
+def origin_allowed(request, allowed: list[str]) -> bool:
+    """The requesting page's origin (Origin, else Referer) is one the asset allows.
+
+    Our own pages (the embed player) count as allowed: the embed page itself is checked
+    against the page that frames it. Without either header a restricted asset refuses:
+    a browser always sends one of them for media and frames.
+    """
+    if not allowed:
+        return True
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    parts = urlsplit(source)
+    if not parts.scheme or not parts.hostname:
+        return False
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    if origin == settings.PUBLIC_BASE_URL.lower():
+        return True
+    for pattern in allowed:
+        if origin == pattern:
+            return True
+        if "://*." in pattern:
+            scheme, _, suffix = pattern.partition("://*.")
+            if parts.scheme == scheme and origin.endswith("." + suffix):
+                return True
+    return False
+
+
+def authorise(request, playback_id: str, audience: str, token: str | None = None):
     """(playback ID, asset, grant expiry or None) or the error response a viewer gets."""
     found = PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
     if found is None or found.asset is None or found.asset.deleted_at:
         return None, _not_found()
+    if not origin_allowed(request, found.asset.allowed_origins):
+        count_refusal("origin")
+        return None, problem_response(status=403, code="origin_not_allowed", title="Forbidden",
+                                      detail="This video may not be played on this site.")
     expires = None
     if found.policy == PlaybackID.Policy.SIGNED:
         grant = tokens.check(token if token is not None else request.GET.get("token"),
@@ -74,7 +106,7 @@ def _headers(response: HttpResponse, *, max_age: int, private: bool = False) -> 
 
 @require_safe
 def master(request, playback_id: str):
-    authorised, error = _authorise(request, playback_id, "v")
+    authorised, error = authorise(request, playback_id, "v")
     if error:
         return error
     found, asset, token_expires = authorised
@@ -106,13 +138,17 @@ def child_file(request, playback_id: str, expires: str, signature: str, path: st
     if (found is None or found.asset is None or found.asset.deleted_at
             or found.asset.media_prefix != prefix):
         return _not_found()
+    if not origin_allowed(request, found.asset.allowed_origins):
+        count_refusal("origin")
+        return problem_response(status=403, code="origin_not_allowed", title="Forbidden",
+                                detail="This video may not be played on this site.")
     return _serve(f"{prefix}/{rendition}/{filename}",
                   max_age=60 if filename.endswith(".m3u8") else 86400)
 
 
 @require_safe
 def thumbnail(request, playback_id: str):
-    authorised, error = _authorise(request, playback_id, "t")
+    authorised, error = authorise(request, playback_id, "t")
     if error:
         return error
     found, asset, _ = authorised
@@ -140,10 +176,12 @@ def embed(request, playback_id: str):
     (aud t) for the poster.
     """
     token = request.GET.get("token")
-    authorised, error = _authorise(request, playback_id, "v", token=token)
+    authorised, error = authorise(request, playback_id, "v", token=token)
     if error:
         messages = {403: "This video is private.", 404: "This video does not exist.",
                     412: "This video is still being prepared."}
+        if b"origin_not_allowed" in error.content:
+            messages[403] = "This video may not be played on this site."
         return render(request, "playback/unavailable.html",
                       {"message": messages.get(error.status_code, "This video is unavailable.")},
                       status=error.status_code)

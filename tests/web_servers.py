@@ -77,6 +77,18 @@ class WebServer:
 
         self.routes[path] = handler
 
+    def page(self, path: str, html: str) -> None:
+        body = html.encode()
+
+        def handler(request: BaseHTTPRequestHandler) -> None:
+            request.send_response(200)
+            request.send_header("Content-Type", "text/html; charset=utf-8")
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+
+        self.routes[path] = handler
+
     def redirect(self, path: str, location: str, status: int = 302) -> None:
         def handler(request: BaseHTTPRequestHandler) -> None:
             request.send_response(status)

@@ -14,6 +14,24 @@ POLICIES = [c for c, _ in PlaybackID.Policy.choices]
 
 
 # --- input ------------------------------------------------------------------------
+class OriginField(serializers.CharField):
+    """scheme://host[:port], the host possibly starting with '*.' for any subdomain."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).strip().rstrip("/").lower()
+        parts = urlsplit(value)
+        host = (parts.hostname or "").removeprefix("*.")
+        if parts.scheme not in ("http", "https") or not host or parts.path or parts.query:
+            raise serializers.ValidationError(
+                "An origin is scheme://host[:port], e.g. https://www.example.com or "
+                "https://*.example.com.")
+        return value
+
+
+ALLOWED_ORIGINS_HELP = ("Origins whose pages may play or embed the asset (checked against "
+                        "Origin/Referer); empty or absent: any origin.")
+
+
 class NewAssetSettingsSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
@@ -25,6 +43,8 @@ class NewAssetSettingsSerializer(serializers.Serializer):
         required=False, min_value=1, max_value=24 * 3600,
         help_text="Refuse (errored, duration_too_long) a video longer than this.",
     )
+    allowed_origins = serializers.ListField(child=OriginField(max_length=255), required=False,
+                                            max_length=50, help_text=ALLOWED_ORIGINS_HELP)
 
 
 class UploadCreateSerializer(serializers.Serializer):
@@ -60,6 +80,8 @@ class AssetCreateSerializer(NewAssetSettingsSerializer):
 class AssetUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=512, required=False, allow_blank=True)
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    allowed_origins = serializers.ListField(child=OriginField(max_length=255), required=False,
+                                            max_length=50, help_text=ALLOWED_ORIGINS_HELP)
 
 
 class PlaybackIdCreateSerializer(serializers.Serializer):
@@ -99,7 +121,8 @@ class AssetSerializer(serializers.ModelSerializer):
         model = Asset
         fields = [
             "id", "status", "title", "passthrough", "duration", "aspect_ratio",
-            "max_resolution", "tracks", "renditions", "playback_ids", "errors", "upload_id",
+            "max_resolution", "tracks", "renditions", "playback_ids", "allowed_origins", "errors",
+            "upload_id",
             "live_stream_id", "progress", "created_at",
         ]
 

@@ -29,6 +29,10 @@ class Asset(models.Model):
     tracks = models.JSONField(default=list, blank=True)
     error_type = models.CharField(max_length=64, blank=True)
     error_messages = models.JSONField(default=list, blank=True)
+    allowed_origins = models.JSONField(
+        default=list, blank=True,
+        help_text="Origins (https://example.com, https://*.example.com) that may play or embed "
+                  "this asset; empty: any.")
     input_url = models.URLField(max_length=2048, blank=True,
                                 help_text="Where the original was fetched from (URL import).")
     max_duration = models.FloatField(null=True, blank=True,

@@ -28,6 +28,7 @@ def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
             title=settings.get("title", ""),
             passthrough=settings.get("passthrough", ""),
             max_duration=settings.get("max_duration_seconds"),
+            allowed_origins=settings.get("allowed_origins", []),
             master_name=master_name,
             master_size=master_size,
             input_url=input_url,
@@ -66,8 +67,8 @@ def asset_create_from_url(*, environment_id: str, actor: Actor, url: str,
                         input_url=url)
 
 
-def asset_update(*, asset: Asset, actor: Actor, **fields: str) -> Asset:
-    editable = {"title", "passthrough"}
+def asset_update(*, asset: Asset, actor: Actor, **fields) -> Asset:
+    editable = {"title", "passthrough", "allowed_origins"}
     unknown = set(fields) - editable
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
