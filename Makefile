@@ -47,8 +47,14 @@ clean:
 	rm -rf var/tmp var/test-db-*.sqlite3
 
 HLSJS_VERSION := 1.7.4
+TUSJS_VERSION := 4.3.1
 vendor:
 	@tmp=$$(mktemp -d); cd $$tmp && npm pack --silent hls.js@$(HLSJS_VERSION) >/dev/null && tar xzf hls.js-$(HLSJS_VERSION).tgz; \
 	cd - >/dev/null; cp $$tmp/package/dist/hls.min.js $$tmp/package/LICENSE static/vendor/hls.js/; \
 	echo "hls.js $(HLSJS_VERSION) from the npm registry (package hls.js), Apache-2.0; see LICENSE. Refresh with: make vendor" > static/vendor/hls.js/VERSION; \
+	rm -rf $$tmp
+	@tmp=$$(mktemp -d); cd $$tmp && npm pack --silent tus-js-client@$(TUSJS_VERSION) >/dev/null && tar xzf tus-js-client-$(TUSJS_VERSION).tgz; \
+	cd - >/dev/null; mkdir -p static/vendor/tus-js-client; \
+	cp $$tmp/package/dist/tus.min.js $$tmp/package/LICENSE static/vendor/tus-js-client/; \
+	echo "tus-js-client $(TUSJS_VERSION) from the npm registry (package tus-js-client, dist/tus.min.js), MIT; see LICENSE. The bundle includes js-base64 and ieee754 (BSD-3-Clause), url-parse, querystringify, requires-port, buffer and base64-js (MIT). Refresh with: make vendor" > static/vendor/tus-js-client/VERSION; \
 	rm -rf $$tmp
