@@ -107,6 +107,8 @@ def platform(transactional_db, media_root, tmp_path):
         "WORKERS": "1",
         "PROCESSING_LEASE_SECONDS": "3",
         "SECRET_KEY": settings.SECRET_KEY,
+        # The same path-token secret as this process, so tests can make and check child URLs.
+        "PLAYBACK_PATH_SECRET": settings.PLAYBACK_PATH_SECRET,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     log_dir = tmp_path / "logs"

@@ -1,0 +1,174 @@
+"""Production delivery: real nginx with the deploy/nginx/ config in front of the platform.
+
+nginx proxies the master playlist to the platform (which checks the JWT) and serves the
+child playlists and segments itself after checking their path tokens with secure_link.
+"""
+
+from __future__ import annotations
+
+import getpass
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
+from playback import path_tokens
+from tests.clips import make_clip, probe
+from tests.e2e.conftest import ROOT, _free_port
+from tests.e2e.test_vod_flow import _put, _wait_for
+
+pytestmark = pytest.mark.e2e
+
+NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+@contextmanager
+def running_nginx(platform, folder: Path):
+    """nginx with the rendered standalone config, proxying to `platform`; stopped after."""
+    folder.mkdir()
+    port = _free_port()
+    conf = folder / "nginx.conf"
+    subprocess.run(
+        [sys.executable, "manage.py", "render_nginx_delivery", "--standalone",
+         "--listen", f"127.0.0.1:{port}", "--upstream", platform.base_url.split("//", 1)[1],
+         "--user", getpass.getuser(), "--output", str(conf)],
+        cwd=ROOT, env=platform.env, check=True, capture_output=True, timeout=60)
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", f"{folder}/", "-e", "error.log"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError as exc:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start:\n"
+                                       + (folder / "error.log").read_text(errors="replace")) from exc
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", folder
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGQUIT)  # graceful stop of the master and its workers
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+def _lines(path: Path, pattern: str) -> list[str]:
+    return [line for line in path.read_text(errors="replace").splitlines() if re.search(pattern, line)]
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx)")
+def test_nginx_serves_a_signed_asset_after_the_platform_checks_the_token(
+        platform, environment, make_key, tmp_path):
+    _, secret = make_key(environment)
+    auth = {"Authorization": f"Bearer {secret}"}
+    platform.start_worker()
+    upload = requests.post(f"{platform.base_url}/api/v1/uploads", headers=auth, timeout=10,
+                           json={"new_asset_settings": {"playback_policy": ["signed"]}}).json()
+    source = make_clip(tmp_path / "clip.mp4", seconds=4, size="320x180")
+    asset = _wait_for(platform, secret, _put(upload["url"], source)["asset_id"], "ready")
+    playback_id = asset["playback_ids"][0]["id"]
+    key = requests.post(f"{platform.base_url}/api/v1/signing-keys", headers=auth, timeout=30).json()
+    token = jwt.encode({"sub": playback_id, "aud": "v", "exp": int(time.time()) + 300},
+                       key["private_key"], algorithm="RS256", headers={"kid": key["id"]})
+
+    with running_nginx(platform, tmp_path / "nginx") as (nginx, folder):
+        master = f"{nginx}/v/{playback_id}.m3u8"
+
+        # Without a token the platform refuses the master playlist, through nginx.
+        refused = requests.get(master, timeout=10)
+        assert refused.status_code == 403
+        assert refused.headers["Content-Type"] == "application/problem+json"
+
+        # With one, ffprobe plays the whole asset through nginx.
+        played = probe(f"{master}?token={token}")
+        assert float(played["format"]["duration"]) == pytest.approx(4.0, abs=0.3)
+        assert {s["codec_type"] for s in played["streams"]} == {"video", "audio"}
+
+        # nginx answered every child playlist and segment itself; only the master went
+        # to the platform, and the platform saw no child URL at all.
+        access = folder / "access.log"
+        upstream = platform.base_url.split("//", 1)[1]
+        assert _lines(access, rf'"GET /v/{playback_id}\.m3u8\?token=\S+ HTTP/1\.1" 200 .* '
+                              rf"upstream={re.escape(upstream)} ")
+        children = _lines(access, r'"GET /v/\S+/s/')
+        assert any(".m4s " in line for line in children)
+        assert any(re.search(r"/init(_\d+)?\.mp4 ", line) for line in children)
+        assert any("/index.m3u8 " in line for line in children)
+        # (ffmpeg asks for byte ranges: 206)
+        assert all(re.search(r'HTTP/1\.1" 20[06] \d+ upstream=- ', line) for line in children), children
+        web_log = (platform.log_dir / "web.log").read_text(errors="replace")
+        assert f"GET /v/{playback_id}.m3u8 200" in web_log
+        assert "/s/" not in web_log and ".m4s" not in web_log
+
+        # Types, CORS and caching as a player and a CDN need them.
+        body = requests.get(f"{master}?token={token}", timeout=10).text
+        media_playlist = nginx + next(line for line in body.splitlines() if line.startswith("/v/"))
+        base = media_playlist.rsplit("/", 2)[0]  # .../{prefix}
+        rendition = media_playlist.rsplit("/", 2)[1]
+        playlist = requests.get(media_playlist, timeout=10)
+        assert playlist.status_code == 200
+        assert playlist.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+        assert playlist.headers["Cache-Control"] == "public, max-age=60"
+        assert playlist.headers["Access-Control-Allow-Origin"] == "*"
+        segment_name = next(line for line in playlist.text.splitlines() if line.endswith(".m4s"))
+        segment_url = f"{base}/{rendition}/{segment_name}"
+        segment = requests.get(segment_url, timeout=10)
+        assert segment.status_code == 200 and len(segment.content) > 1000
+        assert segment.headers["Content-Type"] == "video/iso.segment"
+        assert segment.headers["Cache-Control"] == "public, max-age=86400"
+        init_name = re.search(r'#EXT-X-MAP:URI="([^"]+)"', playlist.text).group(1)
+        init = requests.get(f"{base}/{rendition}/{init_name}", timeout=10)
+        assert init.status_code == 200 and init.headers["Content-Type"] == "video/mp4"
+
+        # A tampered signature, a signature for another prefix, an expired token: 403.
+        match = re.search(r"/v/(pbk_\w+)/s/(\d+)/([\w-]+)/(assets/\S+)$", base)
+        pid, expires, sig, prefix = match.groups()
+        assert pid == playback_id
+        tampered = ("A" if sig[0] != "A" else "B") + sig[1:]
+        assert requests.get(segment_url.replace(f"/{sig}/", f"/{tampered}/"),
+                            timeout=10).status_code == 403
+        other_prefix = prefix[:-1] + ("2" if prefix[-1] != "2" else "3")
+        assert requests.get(segment_url.replace(prefix, other_prefix), timeout=10).status_code == 403
+        now = int(time.time())
+        fresh = path_tokens.child_base(playback_id=pid, prefix=prefix, expires=now + 60)
+        assert requests.get(f"{nginx}{fresh}/{rendition}/{segment_name}", timeout=10).status_code == 200
+        expired = path_tokens.child_base(playback_id=pid, prefix=prefix, expires=now - 5)
+        response = requests.get(f"{nginx}{expired}/{rendition}/{segment_name}", timeout=10)
+        assert response.status_code == 403
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+        # Paths that climb out of the signed prefix never reach a file (sent as written).
+        host, port = nginx.split("//", 1)[1].split(":")
+        for climb in (f"{rendition}/../../job_x/{rendition}/{segment_name}",
+                      f"{rendition}/../../../../../../../etc/passwd",
+                      f"{rendition}/..%2f..%2f{segment_name}",
+                      f"{rendition}/../{segment_name}"):
+            connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            connection.request("GET", base.removeprefix(nginx) + "/" + climb)
+            status = connection.getresponse().status
+            connection.close()
+            assert status in (400, 403, 404), (climb, status)
+
+        # With the platform stopped, child URLs already handed out keep playing through
+        # nginx until their token expires; new master playlists cannot be had.
+        platform.stop()
+        alone = probe(media_playlist)
+        assert float(alone["format"]["duration"]) == pytest.approx(4.0, abs=0.3)
+        assert requests.get(f"{master}?token={token}", timeout=10).status_code == 502
