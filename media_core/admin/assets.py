@@ -47,6 +47,8 @@ from media_core.services.assets import (
 )
 from webhooks.models import Event
 
+from .upload_page import UploadPageMixin
+
 STUCK_PREPARING = timedelta(minutes=30)
 
 
@@ -168,7 +170,7 @@ class AssetForm(forms.ModelForm):
 
 
 @admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):
+class AssetAdmin(UploadPageMixin, admin.ModelAdmin):
     form = AssetForm
     list_display = ["id", "title", "state", "progress", "duration", "max_resolution",
                     "environment", "upload_link", "created_at"]
@@ -275,8 +277,11 @@ class AssetAdmin(admin.ModelAdmin):
         job = asset.jobs.order_by("-id").first()
         if job is None:
             return "-"
-        return format_html("{} {} {}, attempt {}/{}{}", progress_bar(job.progress),
-                           link_to(job, job.id), state_label(job.status, job.stage),
+        # The ids are where the page's progress script writes while the asset prepares.
+        return format_html('<span id="job-progress">{}</span> {} <span id="job-state">{}</span>, '
+                           'attempt <span id="job-attempts">{}/{}</span>{}',
+                           progress_bar(job.progress), link_to(job, job.id),
+                           state_label(job.status, job.stage),
                            job.attempts, job.max_attempts,
                            f" ({job.error_code})" if job.error_code else "")
 
