@@ -59,7 +59,7 @@ class Platform:
             try:
                 requests.get(f"{self.base_url}/api/v1/schema/", timeout=2)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a busy machine answers late
                 time.sleep(0.1)
         raise RuntimeError("the web server did not start:\n" + self.log("web.log"))
 
