@@ -56,5 +56,5 @@ vendor:
 	@tmp=$$(mktemp -d); cd $$tmp && npm pack --silent tus-js-client@$(TUSJS_VERSION) >/dev/null && tar xzf tus-js-client-$(TUSJS_VERSION).tgz; \
 	cd - >/dev/null; mkdir -p static/vendor/tus-js-client; \
 	cp $$tmp/package/dist/tus.min.js $$tmp/package/LICENSE static/vendor/tus-js-client/; \
-	echo "tus-js-client $(TUSJS_VERSION) from the npm registry (package tus-js-client, dist/tus.min.js), MIT; see LICENSE. The bundle includes js-base64 and ieee754 (BSD-3-Clause), url-parse, querystringify, requires-port, buffer and base64-js (MIT). Refresh with: make vendor" > static/vendor/tus-js-client/VERSION; \
+	echo "tus-js-client $(TUSJS_VERSION) from the npm registry (package tus-js-client, dist/tus.min.js), MIT; see LICENSE, and THIRD-PARTY-LICENSES for the libraries the bundle includes. The bundle includes js-base64 and ieee754 (BSD-3-Clause), url-parse, querystringify, requires-port, buffer and base64-js (MIT). Refresh with: make vendor" > static/vendor/tus-js-client/VERSION; \
 	rm -rf $$tmp

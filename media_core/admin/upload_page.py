@@ -25,6 +25,9 @@ from media_core.services.uploads import upload_create
 from media_core.upload_urls import upload_url
 
 
+EDITOR_UPLOAD_SECONDS = 24 * 3600
+
+
 class UploadForm(forms.Form):
     """The new asset's settings; the same limits as the API's new_asset_settings."""
 
@@ -109,7 +112,9 @@ class UploadPageMixin:
         upload = upload_create(environment=form.cleaned_data["environment"],
                                actor=Actor.for_user(request.user),
                                new_asset_settings=form.new_asset_settings(),
-                               cors_origin=request.headers.get("Origin", ""))
+                               cors_origin=request.headers.get("Origin", ""),
+                               # An editor's big file on a slow line may take hours.
+                               timeout=EDITOR_UPLOAD_SECONDS)
         return JsonResponse({
             "upload_id": upload.id,
             "url": upload_url(upload),
