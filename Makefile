@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Commands the platform needs, and the Debian packages that provide them.
 RUN_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg
-TEST_TOOLS := $(RUN_TOOLS) chromium:chromium
+TEST_TOOLS := $(RUN_TOOLS) chromium:chromium /usr/sbin/nginx:nginx
 STAMP := $(VENV)/.installed
 
 .PHONY: run test deps system-deps lint bench clean vendor
