@@ -1,11 +1,16 @@
 from django.urls import path, re_path
 
-from . import views
+from . import image_views, views
 
 urlpatterns = [
     re_path(r"^v/(?P<playback_id>pbk_[0-9a-z]{26})\.m3u8$", views.master, name="playback-master"),
     path("v/<str:playback_id>/s/<str:expires>/<str:signature>/<path:path>", views.child_file,
          name="playback-child"),
-    path("v/<str:playback_id>/thumbnail.jpg", views.thumbnail, name="playback-thumbnail"),
+    re_path(r"^v/(?P<playback_id>[^/]+)/thumbnail\.(?P<fmt>jpg|png)$", image_views.thumbnail,
+            name="playback-thumbnail"),
+    path("v/<str:playback_id>/animated.gif", image_views.animated_gif, name="playback-gif"),
+    path("v/<str:playback_id>/storyboard.vtt", image_views.storyboard_vtt, name="playback-storyboard"),
+    path("v/<str:playback_id>/storyboard.jpg", image_views.storyboard_image,
+         name="playback-storyboard-image"),
     path("embed/<str:playback_id>", views.embed, name="playback-embed"),
 ]

@@ -1,4 +1,4 @@
-"""Viewer-facing delivery: master playlist, child playlists and segments, poster, embed.
+"""Viewer-facing delivery: master playlist, child playlists and segments, embed (images: image_views.py).
 
 No API key. The master playlist is always answered here, after the playback ID, its
 policy and token are checked; every URL inside it carries a short-lived path token
@@ -20,7 +20,6 @@ from django.views.decorators.http import require_safe
 
 from foundation.api.problems import problem_response
 from media_core.models import Asset, PlaybackID
-from media_core.processing.encode import POSTER_NAME
 from media_core.storage import media_storage
 
 from . import path_tokens, tokens
@@ -144,16 +143,6 @@ def child_file(request, playback_id: str, expires: str, signature: str, path: st
                                 detail="This video may not be played on this site.")
     return _serve(f"{prefix}/{rendition}/{filename}",
                   max_age=60 if filename.endswith(".m3u8") else 86400)
-
-
-@require_safe
-def thumbnail(request, playback_id: str):
-    authorised, error = authorise(request, playback_id, "t")
-    if error:
-        return error
-    found, asset, _ = authorised
-    return _serve(f"{asset.media_prefix}/{POSTER_NAME}", max_age=3600,
-                  private=found.policy == PlaybackID.Policy.SIGNED)
 
 
 def _serve(name: str, *, max_age: int, private: bool = False):
