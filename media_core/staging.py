@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
 
-from media_core.storage import delete_tree, media_storage
+from media_core.storage import delete_tree, media_storage, move_into
 
 
 def staged_path(upload_id: str) -> Path:
@@ -38,17 +37,8 @@ def move_to_storage(upload_id: str) -> str:
     source = staged_path(upload_id)
     storage = media_storage()
     name = master_name(upload_id)
-    try:
-        target = Path(storage.path(name))
-    except NotImplementedError:
-        target = None
-    if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.replace(source, target)  # same filesystem: no copy
-            return name
-        except OSError:
-            pass
+    if move_into(storage, source, name):
+        return name
     with open(source, "rb") as fh:
         name = storage.save(name, File(fh, name="master"))
     source.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -37,15 +38,35 @@ def local_copy(name: str) -> Iterator[Path]:
 
 
 def put_tree(local_dir: Path, files: list[Path], prefix: str) -> list[str]:
+    """Store `files` (below `local_dir`) under `prefix`. The files are consumed: on local
+    storage on the same filesystem they are renamed into place, not copied."""
     storage = media_storage()
     names = []
     for path in files:
         name = f"{prefix}/{path.relative_to(local_dir).as_posix()}"
+        if move_into(storage, path, name):
+            names.append(name)
+            continue
         if storage.exists(name):
             storage.delete(name)  # local storage would otherwise save a renamed copy
         with open(path, "rb") as fh:
             names.append(storage.save(name, File(fh, name=path.name)))
     return names
+
+
+def move_into(storage, path: Path, name: str) -> bool:
+    """Rename a local file to storage name `name` when storage is local on the same
+    filesystem; False when it must be copied instead."""
+    try:
+        target = Path(storage.path(name))
+    except NotImplementedError:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(path, target)
+    except OSError:  # another filesystem: copy instead
+        return False
+    return True
 
 
 def list_tree(prefix: str) -> list[str]:

@@ -24,7 +24,6 @@ from media_core.models import Asset, Environment, PlaybackID, Upload
 from media_core.services.uploads import upload_create
 from media_core.upload_urls import upload_url
 
-
 EDITOR_UPLOAD_SECONDS = 24 * 3600
 
 
