@@ -262,6 +262,23 @@ for _cidr in URL_IMPORT_ALLOWED_NETWORKS:
 URL_IMPORT_CONNECT_TIMEOUT = env_int("URL_IMPORT_CONNECT_TIMEOUT", 10, minimum=1)
 URL_IMPORT_READ_TIMEOUT = env_int("URL_IMPORT_READ_TIMEOUT", 30, minimum=1)
 
+# --- webhooks -------------------------------------------------------------------
+# Seconds to wait before each attempt of a delivery (the first is usually 0); after
+# the last one fails the delivery is dead-lettered. Default: the Standard Webhooks
+# schedule, about 3 days in all. Each wait gets +-10 % jitter.
+WEBHOOK_RETRY_SCHEDULE = env("WEBHOOK_RETRY_SCHEDULE",
+                             "0,5,300,1800,7200,18000,36000,50400,72000,86400")
+try:
+    _webhook_waits = [float(s) for s in WEBHOOK_RETRY_SCHEDULE.split(",") if s.strip()]
+except ValueError as exc:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE: comma-separated seconds, e.g. 0,5,300") from exc
+if not _webhook_waits or any(w < 0 for w in _webhook_waits):
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE needs at least one wait, none negative")
+# Endpoints on loopback and private networks (development, an intranet receiver).
+# Off in production: a webhook URL is a user's URL like any other.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
+
 # --- playback -------------------------------------------------------------------
 # Signs the path tokens of child playlists and segments; nginx delivery needs the same
 # value (deploy/nginx). Derived from SECRET_KEY unless set.

@@ -73,10 +73,12 @@ class OutboundTooManyRedirects(OutboundError):
 class OutboundHTTPError(OutboundError):
     """The server answered with an error status: 4xx is permanent, 5xx transient."""
 
-    def __init__(self, message: str, *, status: int, excerpt: bytes = b""):
+    def __init__(self, message: str, *, status: int, excerpt: bytes = b"",
+                 headers: Mapping[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.excerpt = excerpt
+        self.headers: Mapping[str, str] = headers or {}
         self.transient = status >= 500 or status in (408, 429)
 
 
@@ -372,7 +374,8 @@ def open_url(url: str, *, method: str = "GET", headers: Mapping[str, str] | None
             if raw.status >= 400:
                 excerpt = _excerpt(raw)
                 raise OutboundHTTPError(f"{display_url(url)} answered {raw.status}.",
-                                        status=raw.status, excerpt=excerpt)
+                                        status=raw.status, excerpt=excerpt,
+                                        headers=raw.headers)
             yield Response(raw, url)
             return
         finally:

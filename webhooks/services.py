@@ -1,25 +1,201 @@
-"""The outbox. Domain services hand it an event type and the object as the API shows it."""
+"""The outbox, and the webhook endpoints it fans out to.
+
+Domain services hand `event_emit` an event type and the object as the API shows it,
+inside the transaction of the change. The same transaction writes one delivery per
+matching endpoint; the workers send them after commit (webhooks.dispatch).
+"""
 
 from __future__ import annotations
 
+import base64
+import secrets
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django_q.tasks import async_task
 
-from foundation.context import current_request_id
+from foundation.audit import audit_record, diff
+from foundation.context import Actor, current_request_id
+from foundation.errors import Conflict, InvalidTransition
 
-from .models import Event
+from .models import Event, WebhookDelivery, WebhookEndpoint, WebhookSecret
+
+Status = WebhookDelivery.Status
+ROTATION_OVERLAP = timedelta(hours=24)
+DELIVER = "webhooks.tasks.deliver"
 
 
+def enqueue(func: str, *args) -> None:
+    """Hand work to a worker. Call only after commit (transaction.on_commit)."""
+    async_task(func, *args, request_id=current_request_id())
+
+
+def enqueue_on_commit(delivery_ids: list[str]) -> None:
+    if delivery_ids:
+        transaction.on_commit(lambda: [enqueue(DELIVER, d) for d in delivery_ids])
+
+
+def retry_waits() -> list[float]:
+    """The waits before attempt 1, 2, 3, ... (settings.WEBHOOK_RETRY_SCHEDULE)."""
+    return [float(s) for s in str(settings.WEBHOOK_RETRY_SCHEDULE).split(",") if s.strip()]
+
+
+# --- the outbox ---------------------------------------------------------------------
 def event_emit(*, environment_id: str, type: str, object_type: str, object_id: str,
                data: dict[str, Any]) -> Event:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction of the change it reports")
-    return Event.objects.create(
+    last = Event.objects.filter(object_id=object_id).aggregate(m=Max("sequence"))["m"] or 0
+    event = Event.objects.create(
         environment_id=environment_id,
         type=type,
         object_type=object_type,
         object_id=object_id,
+        sequence=last + 1,
         data=data,
         request_id=current_request_id() or "",
     )
+    _fan_out(event)
+    return event
+
+
+def _fan_out(event: Event) -> None:
+    endpoints = [e for e in WebhookEndpoint.objects.filter(environment_id=event.environment_id,
+                                                          enabled=True)
+                 if e.wants(event.type)]
+    if not endpoints:
+        return
+    first = retry_waits()[0]
+    due = timezone.now() + timedelta(seconds=first)
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(endpoint=e, event=event, next_attempt_at=due) for e in endpoints)
+    if first <= 0:
+        enqueue_on_commit([d.id for d in deliveries])
+    # Otherwise webhooks.tasks.deliver_due picks them up when they are due.
+
+
+# --- endpoints ----------------------------------------------------------------------
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def active_secrets(endpoint: WebhookEndpoint, now=None) -> list[str]:
+    now = now or timezone.now()
+    return [s.secret for s in endpoint.secrets.all()
+            if s.expires_at is None or s.expires_at > now]
+
+
+def _fields(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {"url": endpoint.url, "events": endpoint.events, "enabled": endpoint.enabled,
+            "disabled_reason": endpoint.disabled_reason}
+
+
+def _audit(endpoint: WebhookEndpoint, actor: Actor, action: str, changes: dict,
+           message: str = "") -> None:
+    audit_record(actor=actor, action=action, object_type="webhook_endpoint",
+                 object_id=endpoint.id, environment_id=endpoint.environment_id,
+                 changes=changes, message=message)
+
+
+def endpoint_create(*, environment_id: str, url: str, events: list[str],
+                    actor: Actor) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its signing secret (shown to the caller once)."""
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(environment_id=environment_id, url=url,
+                                                  events=events)
+        secret = new_secret()
+        WebhookSecret.objects.create(endpoint=endpoint, secret=secret)
+        _audit(endpoint, actor, "webhook_endpoint.created", diff({}, _fields(endpoint)))
+    return endpoint, secret
+
+
+def endpoint_update(*, endpoint: WebhookEndpoint, actor: Actor, **fields) -> WebhookEndpoint:
+    editable = {"url", "events", "enabled"}
+    unknown = set(fields) - editable
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        before = _fields(endpoint)
+        for key, value in fields.items():
+            setattr(endpoint, key, value)
+        if fields.get("enabled"):
+            # Enabled again by hand: the failure history starts over.
+            endpoint.disabled_reason = ""
+            endpoint.failing_since = None
+        endpoint.save()
+        changes = diff(before, _fields(endpoint))
+        if changes:
+            _audit(endpoint, actor, "webhook_endpoint.updated", changes)
+    return endpoint
+
+
+def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> None:
+    with transaction.atomic():
+        _audit(endpoint, actor, "webhook_endpoint.deleted", diff(_fields(endpoint), {}))
+        endpoint.delete()
+
+
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor,
+                           overlap: timedelta = ROTATION_OVERLAP) -> str:
+    """A new secret; the current ones keep signing for `overlap`, then expire."""
+    now = timezone.now()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        ends = now + overlap
+        endpoint.secrets.filter(expires_at__isnull=True).update(expires_at=ends)
+        endpoint.secrets.filter(expires_at__gt=ends).update(expires_at=ends)
+        secret = new_secret()
+        WebhookSecret.objects.create(endpoint=endpoint, secret=secret)
+        _audit(endpoint, actor, "webhook_endpoint.secret_rotated", {},
+               message=f"The previous secrets stay valid until {ends.isoformat()}.")
+    return secret
+
+
+# --- manual retries -----------------------------------------------------------------
+def delivery_retry(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
+    """Send again now: a pending one at once, a dead or succeeded one once more."""
+    endpoint = delivery.endpoint
+    if not endpoint.enabled:
+        raise Conflict("The endpoint is disabled; enable it before retrying its deliveries.",
+                       code="endpoint_disabled")
+    with transaction.atomic():
+        if delivery.status == Status.DELIVERING:
+            raise InvalidTransition("This delivery is being sent right now.")
+        src = delivery.status
+        changed = WebhookDelivery.objects.filter(pk=delivery.pk, status=src).update(
+            status=Status.PENDING, next_attempt_at=timezone.now(), claim_token="",
+            claim_expires_at=None, updated_at=timezone.now())
+        if src != Status.PENDING:
+            WebhookDelivery.TRANSITIONS.check(src, Status.PENDING)
+        if changed != 1:
+            raise InvalidTransition("The delivery changed meanwhile; try again.")
+        audit_record(actor=actor, action="webhook_delivery.retried", object_type="webhook_delivery",
+                     object_id=delivery.id, environment_id=endpoint.environment_id,
+                     changes={"status": [src, Status.PENDING]})
+        enqueue_on_commit([delivery.id])
+    delivery.refresh_from_db()
+    return delivery
+
+
+def endpoint_replay_dead(*, endpoint: WebhookEndpoint, actor: Actor) -> list[str]:
+    """Queue every dead delivery of the endpoint again; returns their ids."""
+    if not endpoint.enabled:
+        raise Conflict("The endpoint is disabled; enable it before replaying its deliveries.",
+                       code="endpoint_disabled")
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(WebhookDelivery.objects.select_for_update()
+                   .filter(endpoint=endpoint, status=Status.DEAD).values_list("id", flat=True))
+        WebhookDelivery.objects.filter(pk__in=ids, status=Status.DEAD).update(
+            status=Status.PENDING, next_attempt_at=now, claim_token="", claim_expires_at=None,
+            updated_at=now)
+        if ids:
+            _audit(endpoint, actor, "webhook_endpoint.replayed_dead", {},
+                   message=f"{len(ids)} dead deliveries queued again.")
+        enqueue_on_commit(ids)
+    return ids
