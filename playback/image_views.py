@@ -1,4 +1,4 @@
-"""Viewer-facing images: thumbnails, animated GIFs, storyboards (playback/images.py).
+"""Viewer-facing images: thumbnails, animated GIFs, storyboards (playback/images/).
 
 Each is checked like the master playlist (playback ID, allowed origins, and for a signed
 playback ID a token whose audience is t, g or s), then served from the image cache or

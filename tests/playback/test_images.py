@@ -13,8 +13,7 @@ from media_core import ffmpeg
 from media_core.models import Rendition
 from media_core.processing.encode import POSTER_NAME
 from media_core.storage import list_tree, media_storage
-from playback import images
-from playback.images import choose_rendition
+from playback.images import choose_rendition, render
 from tests.clips import make_clip, probe
 from tests.factories import asset_from_file
 
@@ -317,14 +316,14 @@ def test_every_run_carries_the_whitelists_and_reads_a_local_temp_file(anonymous,
 def test_when_every_render_slot_is_taken_a_new_image_is_503_but_a_cached_one_is_served(
         anonymous, pid, monkeypatch):
     anonymous.get(f"/v/{pid}/thumbnail.jpg", {"width": 100})
-    monkeypatch.setattr(images, "RENDER_WAIT_SECONDS", 0.1)
-    taken = [images._slots.acquire(timeout=1) for _ in range(images.CONCURRENT_RENDERS)]
+    monkeypatch.setattr(render, "RENDER_WAIT_SECONDS", 0.1)
+    taken = [render._slots.acquire(timeout=1) for _ in range(render.CONCURRENT_RENDERS)]
     try:
         busy = anonymous.get(f"/v/{pid}/thumbnail.jpg", {"width": 120})
         cached = anonymous.get(f"/v/{pid}/thumbnail.jpg", {"width": 100})
     finally:
         for _ in taken:
-            images._slots.release()
+            render._slots.release()
 
     assert all(taken)
     assert (busy.status_code, busy.json()["code"]) == (503, "images_busy")
