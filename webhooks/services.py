@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -141,7 +141,7 @@ def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> None:
 
 
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor,
-                           overlap: timedelta = ROTATION_OVERLAP) -> str:
+                           overlap: timedelta = ROTATION_OVERLAP) -> tuple[str, datetime]:
     """A new secret; the current ones keep signing for `overlap`, then expire."""
     now = timezone.now()
     with transaction.atomic():
@@ -153,7 +153,7 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor,
         WebhookSecret.objects.create(endpoint=endpoint, secret=secret)
         _audit(endpoint, actor, "webhook_endpoint.secret_rotated", {},
                message=f"The previous secrets stay valid until {ends.isoformat()}.")
-    return secret
+    return secret, ends
 
 
 # --- manual retries -----------------------------------------------------------------

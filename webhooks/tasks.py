@@ -1,10 +1,15 @@
 """Worker entry points (django-q2). The work is in webhooks.dispatch."""
 
+from __future__ import annotations
+
+from foundation.context import request_id_scope
+
 from . import dispatch
 
 
-def deliver(delivery_id: str) -> str | None:
-    return dispatch.deliver(delivery_id)
+def deliver(delivery_id: str, request_id: str | None = None) -> str | None:
+    with request_id_scope(request_id):
+        return dispatch.deliver(delivery_id)
 
 
 def deliver_due() -> int:

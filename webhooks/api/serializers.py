@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from webhooks.models import Event
+from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 class EventObjectSerializer(serializers.Serializer):
@@ -19,3 +19,71 @@ class EventSerializer(serializers.ModelSerializer):
 
     def get_object(self, event: Event) -> dict:
         return {"type": event.object_type, "id": event.object_id}
+
+
+class EventDocumentSerializer(EventSerializer):
+    """An event as a webhook delivers it: the API's document plus the object's sequence."""
+
+    class Meta(EventSerializer.Meta):
+        fields = [*EventSerializer.Meta.fields, "sequence"]
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "events", "enabled", "disabled_reason", "failing_since",
+                  "created_at"]
+
+
+class NewWebhookEndpointSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(help_text="The signing secret (whsec_…); shown only here.")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+
+
+def _events_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False,
+                                 max_length=100,
+                                 help_text='Event types to receive, or ["*"] for all.', **kwargs)
+
+
+class WebhookEndpointCreateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000)
+    events = _events_field(default=["*"])
+
+
+class WebhookEndpointUpdateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000, required=False)
+    events = _events_field(required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class SecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="The new signing secret; shown only here.")
+    previous_expires_at = serializers.DateTimeField(
+        help_text="Until then the previous secrets keep signing too.")
+
+
+class WebhookAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = ["started_at", "status_code", "latency_ms", "response_excerpt", "error"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    event_id = serializers.CharField()
+    event_type = serializers.CharField(source="event.type")
+    endpoint_id = serializers.CharField()
+    attempts = WebhookAttemptSerializer(source="attempt_log", many=True, read_only=True)
+    attempt_count = serializers.IntegerField(source="attempts", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "endpoint_id", "event_id", "event_type", "status", "attempt_count",
+                  "next_attempt_at", "last_status_code", "created_at", "updated_at", "attempts"]
+
+
+class ReplaySerializer(serializers.Serializer):
+    queued = serializers.ListField(child=serializers.CharField(),
+                                   help_text="The ids of the deliveries queued again.")
