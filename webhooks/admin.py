@@ -1,8 +1,21 @@
 from django.contrib import admin
+from django.utils.html import format_html
 
-from foundation.admin import ReadOnlyAdmin, find_link, pretty_json
+from foundation.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    apply_to_each,
+    audit_trail_link,
+    changelist_url,
+    find_link,
+    link_to,
+    pretty_json,
+    state_label,
+    user_may,
+)
 
-from .models import Event
+from . import services
+from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(Event)
@@ -26,3 +39,98 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description="data")
     def data_pretty(self, event: Event) -> str:
         return pretty_json(event.data)
+
+
+def _retry(delivery: WebhookDelivery, actor) -> None:
+    services.delivery_retry(delivery=delivery, actor=actor)
+
+
+class FailingFilter(admin.SimpleListFilter):
+    title = "health"
+    parameter_name = "health"
+
+    def lookups(self, request, model_admin):
+        return [("dead", "Dead (dead-lettered)"), ("failing", "Failing (retrying after an error)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "dead":
+            return queryset.filter(status=WebhookDelivery.Status.DEAD)
+        if self.value() == "failing":
+            return queryset.filter(status=WebhookDelivery.Status.PENDING, attempts__gt=0)
+        return queryset
+
+
+class AttemptInline(ReadOnlyInline):
+    model = WebhookAttempt
+    fields = ["started_at", "status_code", "latency_ms", "error", "response_excerpt"]
+    readonly_fields = fields
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    """Endpoints are managed through the API; their signing secrets are never shown."""
+
+    list_display = ["id", "url", "environment", "enabled", "failing_since", "disabled_reason",
+                    "created_at"]
+    list_filter = ["enabled", "environment"]
+    list_select_related = ["environment"]
+    search_fields = ["=id", "url"]
+    fields = ["id", "environment_link", "url", "events", "enabled", "disabled_reason",
+              "failing_since", "created_at", "deliveries_link", "audit_trail"]
+    readonly_fields = fields
+
+    @admin.display(description="environment")
+    def environment_link(self, endpoint: WebhookEndpoint) -> str:
+        return link_to(endpoint.environment)
+
+    @admin.display(description="deliveries")
+    def deliveries_link(self, endpoint: WebhookEndpoint) -> str:
+        return format_html('<a href="{}">{} deliveries</a>',
+                           changelist_url(WebhookDelivery, endpoint__id__exact=endpoint.id),
+                           endpoint.deliveries.count())
+
+    @admin.display(description="audit trail")
+    def audit_trail(self, endpoint: WebhookEndpoint) -> str:
+        return audit_trail_link(endpoint.id)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """One event for one endpoint, with every attempt: what support reads when an
+    integration says it never got a webhook."""
+
+    list_display = ["id", "created_at", "status_shown", "event_type", "endpoint", "attempts",
+                    "last_status_code", "next_attempt_at"]
+    list_filter = [FailingFilter, "status", "endpoint__environment"]
+    list_select_related = ["event", "endpoint"]
+    search_fields = ["=id", "=event__id", "=endpoint__id"]
+    show_full_result_count = False
+    fields = ["id", "status_shown", "endpoint_link", "event_link", "attempts",
+              "next_attempt_at", "last_status_code", "claim_expires_at", "created_at",
+              "updated_at"]
+    readonly_fields = fields
+    inlines = [AttemptInline]
+    actions = ["retry_deliveries"]
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, delivery: WebhookDelivery) -> str:
+        return state_label(delivery.status)
+
+    @admin.display(description="event type", ordering="event__type")
+    def event_type(self, delivery: WebhookDelivery) -> str:
+        return delivery.event.type
+
+    @admin.display(description="endpoint")
+    def endpoint_link(self, delivery: WebhookDelivery) -> str:
+        return link_to(delivery.endpoint)
+
+    @admin.display(description="event")
+    def event_link(self, delivery: WebhookDelivery) -> str:
+        return link_to(delivery.event)
+
+    def has_retry_permission(self, request) -> bool:
+        return user_may(request, "change", WebhookDelivery)
+
+    @admin.action(description="Retry delivery", permissions=["retry"])
+    def retry_deliveries(self, request, queryset):
+        apply_to_each(request, queryset.select_related("endpoint"), _retry, done="Queued again")
