@@ -53,8 +53,9 @@ def check_url(url: str) -> None:
 
 
 def claim_seconds() -> float:
-    # Longer than one request can take, so a live worker never loses its claim.
-    return settings.WEBHOOK_TIMEOUT_SECONDS * 2 + 30
+    # Longer than a request normally takes (connecting, then waiting for the answer), so
+    # a live worker keeps its claim. A receiver slower than that may get the event twice.
+    return settings.WEBHOOK_TIMEOUT_SECONDS * 2 + 5
 
 
 # --- claiming -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ class Receiver:
         self.script: list[int] = []
         self.default = 200
         self.headers: dict[str, str] = {}
+        self.delay = 0.0  # seconds to think before answering
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         receiver = self
@@ -29,6 +31,8 @@ class Receiver:
             def do_POST(self):  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 with receiver.lock:
                     status = receiver.script.pop(0) if receiver.script else receiver.default
                     receiver.requests.append({"path": self.path, "headers": dict(self.headers),
