@@ -36,7 +36,8 @@ class Receiver:
                 with receiver.lock:
                     status = receiver.script.pop(0) if receiver.script else receiver.default
                     receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                              "body": body, "status": status})
+                                              "body": body, "status": status,
+                                              "received_at": time.time()})
                 answer = b'{"received": true}' if status < 300 else b"receiver says no"
                 self.send_response(status)
                 for name, value in receiver.headers.items():
