@@ -234,3 +234,23 @@ def test_the_outbox_writes_deliveries_in_the_domain_transaction(environment, db,
         raise RuntimeError("the change fails")
     assert not Event.objects.filter(object_id="ast_three").exists()
     assert not WebhookDelivery.objects.filter(event__object_id="ast_three").exists()
+
+
+def test_a_disabled_endpoint_is_enabled_again_and_its_dead_deliveries_replayed(
+        owner, environment, receiver, fast_retries, sync_tasks):
+    endpoint = create_endpoint(owner, receiver.url())
+    path = f"/api/v1/webhook-endpoints/{endpoint['id']}"
+    receiver.default = 410
+    delivery = WebhookDelivery.objects.get(event=emit(environment))
+
+    response = owner.post(f"/api/v1/webhook-deliveries/{delivery.id}/retry")
+    assert response.status_code == 409 and response.json()["code"] == "endpoint_disabled"
+    assert owner.post(f"{path}/replay-dead").status_code == 409
+
+    receiver.default = 200
+    enabled = owner.patch(path, {"enabled": True}, format="json").json()
+    assert enabled["enabled"] is True and enabled["disabled_reason"] == ""
+    assert owner.post(f"{path}/replay-dead").json()["queued"] == [delivery.id]
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded"
+    verify(endpoint["secret"], receiver.delivered[0])
