@@ -28,10 +28,14 @@ _SIGNATURES = (
 )
 
 
+TS_PACKET = 188
+
+
 def looks_like_container(path: Path) -> bool:
     with open(path, "rb") as fh:
-        head = fh.read(16)
-    if len(head) >= 1 and head[0] == 0x47:  # MPEG-TS sync byte
+        head = fh.read(3 * TS_PACKET)
+    # MPEG-TS: a sync byte at the start of each 188-byte packet (one alone is chance).
+    if len(head) == 3 * TS_PACKET and all(head[i * TS_PACKET] == 0x47 for i in range(3)):
         return True
     return any(head[offset:offset + len(sig)] == sig for offset, sig in _SIGNATURES)
 

@@ -107,3 +107,17 @@ def test_a_refused_original_cannot_be_retried(environment, sync_tasks, tmp_path)
 
     with pytest.raises(Conflict, match="upload it again"):
         asset_retry(asset=asset, actor=ADMIN)
+
+
+def test_the_container_sniff_is_not_fooled_by_one_lucky_byte(tmp_path):
+    import os
+
+    from media_core.processing.probe import looks_like_container
+
+    lucky = tmp_path / "lucky"
+    lucky.write_bytes(b"\x47" + os.urandom(4000))
+    transport = tmp_path / "ts"
+    transport.write_bytes(b"".join(b"\x47" + os.urandom(187) for _ in range(3)))
+
+    assert not looks_like_container(lucky)
+    assert looks_like_container(transport)
