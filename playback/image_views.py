@@ -56,9 +56,9 @@ def _respond(found: PlaybackID, image: images.Image) -> HttpResponse:
 
 
 def _image(request, playback_id: str, audience: str, make) -> HttpResponse:
-    authorised, error = authorise(request, playback_id, audience)
-    if error:
-        return error
+    authorised, denied = authorise(request, playback_id, audience)
+    if denied:
+        return denied.response()
     found, asset, _ = authorised
     try:
         image = images.image_for(asset, make(asset))
@@ -74,9 +74,9 @@ def _image(request, playback_id: str, audience: str, make) -> HttpResponse:
 @require_safe
 def thumbnail(request, playback_id: str, fmt: str):
     if fmt == "jpg" and not any(request.GET.get(p) for p in _THUMBNAIL_PARAMS):
-        authorised, error = authorise(request, playback_id, "t")
-        if error:
-            return error
+        authorised, denied = authorise(request, playback_id, "t")
+        if denied:
+            return denied.response()
         found, asset, _ = authorised
         return _respond(found, images.Image("image/jpeg", f"{asset.media_prefix}/{POSTER_NAME}"))
     return _image(request, playback_id, "t",
@@ -109,9 +109,9 @@ def storyboard_vtt(request, playback_id: str):
     request's own token (aud s serves both), so a player fetches the sprite with no
     further credentials.
     """
-    authorised, error = authorise(request, playback_id, "s")
-    if error:
-        return error
+    authorised, denied = authorise(request, playback_id, "s")
+    if denied:
+        return denied.response()
     found, asset, _ = authorised
     try:
         layout = images.storyboard_layout(asset)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -37,14 +38,25 @@ CHILD_GRACE_SECONDS = 600
 CHILD_MAX_SECONDS = 24 * 3600
 
 
-def _not_found():
-    return problem_response(status=404, code="not_found", title="Not found",
-                            detail="No such playback ID or file.")
+@dataclass(frozen=True)
+class Denied:
+    """Why a viewer may not have something: as a problem document, or as a sentence
+    for the embed page."""
+
+    status: int
+    code: str
+    detail: str
+    viewer_message: str
+
+    def response(self) -> HttpResponse:
+        titles = {403: "Forbidden", 404: "Not found", 412: "Not playable yet"}
+        return problem_response(status=self.status, code=self.code,
+                                title=titles.get(self.status, "Unavailable"), detail=self.detail)
 
 
-def _forbidden(refusal: tokens.Refusal):
-    return problem_response(status=403, code=f"token_{refusal.reason}", title="Forbidden",
-                            detail=refusal.detail)
+NOT_FOUND = Denied(404, "not_found", "No such playback ID or file.", "This video does not exist.")
+ORIGIN_DENIED = Denied(403, "origin_not_allowed", "This video may not be played on this site.",
+                       "This video may not be played on this site.")
 
 
 def origin_allowed(request, allowed: list[str]) -> bool:
@@ -74,26 +86,26 @@ def origin_allowed(request, allowed: list[str]) -> bool:
 
 
 def authorise(request, playback_id: str, audience: str, token: str | None = None):
-    """(playback ID, asset, grant expiry or None) or the error response a viewer gets."""
+    """((playback ID, asset, grant expiry or None), None), or (None, why it is denied)."""
     found = PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
     if found is None or found.asset is None or found.asset.deleted_at:
-        return None, _not_found()
+        return None, NOT_FOUND
     if not origin_allowed(request, found.asset.allowed_origins):
         count_refusal("origin")
-        return None, problem_response(status=403, code="origin_not_allowed", title="Forbidden",
-                                      detail="This video may not be played on this site.")
+        return None, ORIGIN_DENIED
     expires = None
     if found.policy == PlaybackID.Policy.SIGNED:
         grant = tokens.check(token if token is not None else request.GET.get("token"),
                              playback_id=found, audience=audience)
         if isinstance(grant, tokens.Refusal):
-            return None, _forbidden(grant)
+            return None, Denied(403, f"token_{grant.reason}", grant.detail, "This video is private.")
         expires = grant.expires_at
     if found.asset.status != Asset.Status.READY:
-        return None, problem_response(
-            status=412 if found.asset.status == Asset.Status.PREPARING else 404,
-            code="asset_not_ready", title="Not playable yet",
-            detail=f"The asset is {found.asset.status}.")
+        preparing = found.asset.status == Asset.Status.PREPARING
+        return None, Denied(412 if preparing else 404, "asset_not_ready",
+                            f"The asset is {found.asset.status}.",
+                            "This video is still being prepared." if preparing
+                            else "This video is unavailable.")
     return (found, found.asset, expires), None
 
 
@@ -105,9 +117,9 @@ def _headers(response: HttpResponse, *, max_age: int, private: bool = False) -> 
 
 @require_safe
 def master(request, playback_id: str):
-    authorised, error = authorise(request, playback_id, "v")
-    if error:
-        return error
+    authorised, denied = authorise(request, playback_id, "v")
+    if denied:
+        return denied.response()
     found, asset, token_expires = authorised
     now = int(time.time())
     expires = min(max(token_expires or 0, now + int(asset.duration or 0) + CHILD_GRACE_SECONDS),
@@ -123,10 +135,10 @@ def master(request, playback_id: str):
 def child_file(request, playback_id: str, expires: str, signature: str, path: str):
     parts = path.split("/")
     if len(parts) != 5:
-        return _not_found()
+        return NOT_FOUND.response()
     prefix, rendition, filename = "/".join(parts[:3]), parts[3], parts[4]
     if not (_PREFIX_RE.match(prefix) and _RENDITION_RE.match(rendition) and _FILE_RE.match(filename)):
-        return _not_found()
+        return NOT_FOUND.response()
     if not path_tokens.valid(playback_id=playback_id, prefix=prefix, expires=expires, sig=signature):
         count_refusal("path_token")
         return problem_response(status=403, code="path_token_invalid", title="Forbidden",
@@ -136,11 +148,10 @@ def child_file(request, playback_id: str, expires: str, signature: str, path: st
     found = PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
     if (found is None or found.asset is None or found.asset.deleted_at
             or found.asset.media_prefix != prefix):
-        return _not_found()
+        return NOT_FOUND.response()
     if not origin_allowed(request, found.asset.allowed_origins):
         count_refusal("origin")
-        return problem_response(status=403, code="origin_not_allowed", title="Forbidden",
-                                detail="This video may not be played on this site.")
+        return ORIGIN_DENIED.response()
     return _serve(f"{prefix}/{rendition}/{filename}",
                   max_age=60 if filename.endswith(".m3u8") else 86400)
 
@@ -150,7 +161,7 @@ def _serve(name: str, *, max_age: int, private: bool = False):
     try:
         handle = storage.open(name, "rb")
     except FileNotFoundError:
-        return _not_found()
+        return NOT_FOUND.response()
     suffix = name[name.rfind("."):]
     response = FileResponse(handle, content_type=_CONTENT_TYPES.get(suffix, "application/octet-stream"))
     return _headers(response, max_age=max_age, private=private)
@@ -165,15 +176,10 @@ def embed(request, playback_id: str):
     (aud t) for the poster.
     """
     token = request.GET.get("token")
-    authorised, error = authorise(request, playback_id, "v", token=token)
-    if error:
-        messages = {403: "This video is private.", 404: "This video does not exist.",
-                    412: "This video is still being prepared."}
-        if b"origin_not_allowed" in error.content:
-            messages[403] = "This video may not be played on this site."
-        return render(request, "playback/unavailable.html",
-                      {"message": messages.get(error.status_code, "This video is unavailable.")},
-                      status=error.status_code)
+    authorised, denied = authorise(request, playback_id, "v", token=token)
+    if denied:
+        return render(request, "playback/unavailable.html", {"message": denied.viewer_message},
+                      status=denied.status)
     found, asset, _ = authorised
     signed = found.policy == PlaybackID.Policy.SIGNED
     thumbnail_token = request.GET.get("thumbnail_token")
