@@ -25,7 +25,6 @@ from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from foundation.api.problems import problem_response
-from foundation.context import Actor
 from foundation.errors import Conflict, InvalidTransition
 from media_core import staging
 from media_core.models import Upload
@@ -48,11 +47,6 @@ TUS_REQUEST_HEADERS = ("Content-Type, Upload-Length, Upload-Offset, Tus-Resumabl
 TUS_RESPONSE_HEADERS = ("Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, Location, "
                         "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, "
                         "Tus-Checksum-Algorithm, X-Request-Id")
-UPLOADER_LABEL = "upload URL"
-
-
-def _actor(upload: Upload) -> Actor:
-    return Actor(kind="upload_url", id=upload.id, label=UPLOADER_LABEL)
 
 
 def _problem(status: int, code: str, title: str, detail: str, **headers: str) -> HttpResponse:
@@ -205,7 +199,7 @@ def _patch(request, upload: Upload) -> HttpResponse:
 
 def _terminate(request, upload: Upload) -> HttpResponse:
     try:
-        services.upload_cancel(upload=upload, actor=_actor(upload))
+        services.upload_cancel(upload=upload, actor=services.upload_url_actor(upload))
     except InvalidTransition:
         return _closed(upload) or _problem(409, "upload_closed", "Upload closed", "Try again.")
     return HttpResponse(status=204)
@@ -334,7 +328,7 @@ def _complete(upload: Upload, *, size: int, whole_file: bool) -> HttpResponse:
                         "The file could not be stored; send the last bytes again.")
     try:
         asset = services.upload_complete(upload_id=upload.id, master_name=name, size=size,
-                                         actor=_actor(upload))
+                                         actor=services.upload_url_actor(upload))
     except InvalidTransition:
         media_storage().delete(name)
         upload.refresh_from_db()

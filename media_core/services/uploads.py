@@ -21,6 +21,11 @@ from .assets import asset_create
 from .processing import enqueue
 
 
+def upload_url_actor(upload: Upload) -> Actor:
+    """Whoever holds the upload URL: the audit names the upload, not a person or key."""
+    return Actor(kind="upload_url", id=upload.id, label="upload URL")
+
+
 def _emit(upload: Upload, type: str) -> None:
     event_emit(environment_id=upload.environment_id, type=type, object_type="upload",
                object_id=upload.id, data=upload_data(upload))
@@ -109,7 +114,7 @@ def upload_declare_length(*, upload: Upload, length: int, metadata: dict[str, st
         upload.metadata = metadata
         upload.filename = metadata.get("filename", "")[:255]
         upload.save(update_fields=["length", "metadata", "filename", "updated_at"])
-        audit_record(actor=Actor(kind="upload_url", id=upload.id, label="upload URL"),
+        audit_record(actor=upload_url_actor(upload),
                      action="upload.length_declared", object_type="upload", object_id=upload.id,
                      environment_id=upload.environment_id, changes={"length": [before, length]})
     return upload
@@ -143,7 +148,7 @@ def upload_fail(*, upload: Upload, code: str, message: str) -> Upload:
         before = transition(upload, Upload.TRANSITIONS, Upload.Status.ERRORED,
                             extra={"error_type": code, "error_message": message,
                                    "writer_token": "", "writer_expires_at": None})
-        audit_record(actor=Actor(kind="upload_url", id=upload.id, label="upload URL"),
+        audit_record(actor=upload_url_actor(upload),
                      action="upload.errored", object_type="upload", object_id=upload.id,
                      environment_id=upload.environment_id,
                      changes={"status": [before, upload.status], "error_type": [None, code]},
