@@ -25,10 +25,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from foundation import outbound
+from foundation.tasks import enqueue
 
 from .api.serializers import EventSerializer
 from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from .services import DELIVER, active_secrets, enqueue, enqueue_on_commit, retry_waits
+from .services import DELIVER, active_secrets, deliver_on_commit, retry_waits
 
 log = logging.getLogger("kino.webhooks")
 
@@ -205,7 +206,7 @@ def record(delivery: WebhookDelivery, outcome: Outcome, started_at: datetime) ->
                 f"Deliveries failed for {DISABLE_AFTER.days} days in a row; fix the receiver, "
                 "enable the endpoint and replay its dead deliveries."))
         if wait is not None and wait <= 0:
-            enqueue_on_commit([delivery.id])
+            deliver_on_commit([delivery.id])
     return dst
 
 

@@ -16,11 +16,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from foundation.audit import audit_record, diff
 from foundation.context import Actor, current_request_id
 from foundation.errors import Conflict, InvalidTransition
+from foundation.tasks import enqueue_on_commit
 
 from .models import Event, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
@@ -29,14 +29,9 @@ ROTATION_OVERLAP = timedelta(hours=24)
 DELIVER = "webhooks.tasks.deliver"
 
 
-def enqueue(func: str, *args) -> None:
-    """Hand work to a worker. Call only after commit (transaction.on_commit)."""
-    async_task(func, *args, request_id=current_request_id())
-
-
-def enqueue_on_commit(delivery_ids: list[str]) -> None:
-    if delivery_ids:
-        transaction.on_commit(lambda: [enqueue(DELIVER, d) for d in delivery_ids])
+def deliver_on_commit(delivery_ids: list[str]) -> None:
+    for delivery_id in delivery_ids:
+        enqueue_on_commit(DELIVER, delivery_id)
 
 
 def retry_waits() -> list[float]:
@@ -74,7 +69,7 @@ def _fan_out(event: Event) -> None:
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(endpoint=e, event=event, next_attempt_at=due) for e in endpoints)
     if first <= 0:
-        enqueue_on_commit([d.id for d in deliveries])
+        deliver_on_commit([d.id for d in deliveries])
     # Otherwise webhooks.tasks.deliver_due picks them up when they are due.
 
 
@@ -177,7 +172,7 @@ def delivery_retry(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDeliver
         audit_record(actor=actor, action="webhook_delivery.retried", object_type="webhook_delivery",
                      object_id=delivery.id, environment_id=endpoint.environment_id,
                      changes={"status": [src, Status.PENDING]})
-        enqueue_on_commit([delivery.id])
+        deliver_on_commit([delivery.id])
     delivery.refresh_from_db()
     return delivery
 
@@ -197,5 +192,5 @@ def endpoint_replay_dead(*, endpoint: WebhookEndpoint, actor: Actor) -> list[str
         if ids:
             _audit(endpoint, actor, "webhook_endpoint.replayed_dead", {},
                    message=f"{len(ids)} dead deliveries queued again.")
-        enqueue_on_commit(ids)
+        deliver_on_commit(ids)
     return ids

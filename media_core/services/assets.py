@@ -10,6 +10,7 @@ from foundation.audit import diff
 from foundation.context import Actor
 from foundation.errors import Conflict, ValidationFailed
 from foundation.statemachine import transition
+from foundation.tasks import enqueue_on_commit
 from media_core.models import Asset, PlaybackID, ProcessingJob
 from media_core.processing import fetch
 
@@ -119,7 +120,7 @@ def asset_delete(*, asset: Asset, actor: Actor) -> None:
         Asset.objects.filter(pk=asset.pk).update(deleted_at=timezone.now())
         asset_audit(asset, actor, "asset.deleted",
                {"deleted": [False, True], "playback_ids": [playback_ids, []]})
-        transaction.on_commit(lambda: processing.enqueue("media_core.tasks.delete_asset_media", asset.id))
+        enqueue_on_commit("media_core.tasks.delete_asset_media", asset.id)
 
 
 def playback_id_create(*, asset: Asset, policy: str, actor: Actor) -> PlaybackID:

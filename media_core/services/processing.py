@@ -14,22 +14,17 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from foundation.audit import audit_record
 from foundation.context import Actor, current_request_id
 from foundation.statemachine import transition
+from foundation.tasks import enqueue, enqueue_on_commit
 from media_core.models import Asset, ProcessingJob, Rendition
 
 from .records import asset_audit, asset_event
 
 PROCESSING = Actor.system("processing")
 Status = ProcessingJob.Status
-
-
-def enqueue(func: str, *args) -> None:
-    """Hand work to a worker. Call only after commit (transaction.on_commit)."""
-    async_task(func, *args, request_id=current_request_id())
 
 
 def _job_audit(job: ProcessingJob, actor: Actor, action: str, changes: dict, message: str = "") -> None:
@@ -41,7 +36,7 @@ def job_create(*, asset: Asset, actor: Actor) -> ProcessingJob:
     job = ProcessingJob.objects.create(asset=asset, max_attempts=settings.PROCESSING_MAX_ATTEMPTS,
                                        request_id=current_request_id() or "")
     _job_audit(job, actor, "job.created", {"status": [None, job.status], "asset_id": [None, asset.id]})
-    transaction.on_commit(lambda: enqueue("media_core.tasks.process_asset", job.id))
+    enqueue_on_commit("media_core.tasks.process_asset", job.id)
     return job
 
 
@@ -110,7 +105,7 @@ def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: s
         asset_audit(asset, PROCESSING, "asset.ready", {"status": [before, asset.status]},
                     message=f"Processed by {job.id}, attempt {job.attempts}.")
         asset_event(asset, "video.asset.ready")
-        transaction.on_commit(lambda: enqueue("media_core.tasks.sweep_asset_media", asset.id))
+        enqueue_on_commit("media_core.tasks.sweep_asset_media", asset.id)
     return True
 
 
@@ -138,7 +133,7 @@ def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = 
                    {"status": [Status.RUNNING, dst], "error_code": [None, code]},
                    message=f"Attempt {job.attempts}/{job.max_attempts}: {message}")
         if retry:
-            transaction.on_commit(lambda: enqueue("media_core.tasks.process_asset", job.id))
+            enqueue_on_commit("media_core.tasks.process_asset", job.id)
             return
         if asset.status == Asset.Status.PREPARING and not asset.deleted_at:
             error_type = code if permanent else "processing_failed"

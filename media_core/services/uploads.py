@@ -13,12 +13,12 @@ from foundation.audit import audit_record, diff
 from foundation.context import Actor
 from foundation.errors import Conflict
 from foundation.statemachine import transition
+from foundation.tasks import enqueue_on_commit
 from media_core.api.serializers import upload_data
 from media_core.models import Asset, Environment, Upload
 from webhooks.services import event_emit
 
 from .assets import asset_create
-from .processing import enqueue
 
 
 def upload_url_actor(upload: Upload) -> Actor:
@@ -82,7 +82,7 @@ def upload_cancel(*, upload: Upload, actor: Actor) -> Upload:
                      object_id=upload.id, environment_id=upload.environment_id,
                      changes={"status": [before, upload.status]})
         _emit(upload, "video.upload.cancelled")
-        transaction.on_commit(lambda: enqueue("media_core.tasks.discard_upload_bytes", upload.id))
+        enqueue_on_commit("media_core.tasks.discard_upload_bytes", upload.id)
     return upload
 
 
@@ -178,8 +178,6 @@ def uploads_time_out() -> list[str]:
                          changes={"status": [Upload.Status.WAITING, upload.status]},
                          message=f"The upload URL expired at {upload.expires_at.isoformat()}.")
             _emit(upload, "video.upload.timed_out")
-            upload_id = upload.id
-            transaction.on_commit(lambda upload_id=upload_id: enqueue(
-                "media_core.tasks.discard_upload_bytes", upload_id))
+            enqueue_on_commit("media_core.tasks.discard_upload_bytes", upload.id)
         expired.append(upload.id)
     return expired
