@@ -53,8 +53,18 @@ from pathlib import Path
 
 import jwt
 import requests
+from machine import (
+    CLK_TCK,
+    IDLE_CORES,
+    ROOT,
+    cpu_model,
+    find_tool,
+    free_port,
+    machine_busy,
+    venv_bin,
+    wait_idle,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL = 0.7
 CLIP_SECONDS = 12
 CLIP_SIZE = "1280x720"
@@ -71,21 +81,10 @@ def debug(message: str) -> None:
         print(f"  . {message}", flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-def venv_bin(name: str) -> str:
-    for folder in (Path(sys.executable).parent, ROOT / ".venv" / "bin"):
-        if (folder / name).exists():
-            return str(folder / name)
-    return name
 
 
-def find_tool(name: str) -> str | None:
-    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
 
 
 def wait_port(port: int, proc: subprocess.Popen, log: Path, seconds: float = 60) -> None:
@@ -248,18 +247,6 @@ def run_wrk(wrk: str, url: str, *, duration: int, threads: int, connections: int
 
 # --- how busy the machine is --------------------------------------------------------
 
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-IDLE_CORES = 0.25
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine has spent so far (idle and iowait excluded)."""
-    try:
-        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    except OSError:
-        return 0.0
-    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK
-
 
 def tree_cpu(roots: list[int]) -> float:
     """CPU seconds used so far by the processes `roots` and their live descendants."""
@@ -291,27 +278,8 @@ def own_cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def wait_idle(max_wait: float, window: float = 2.0) -> float | None:
-    """Wait until the machine uses under IDLE_CORES CPUs; the CPUs in use if it never did."""
-    started = time.monotonic()
-    while True:
-        busy = machine_busy()
-        time.sleep(window)
-        used = (machine_busy() - busy) / window
-        if used <= IDLE_CORES:
-            return None
-        if time.monotonic() - started >= max_wait:
-            return used
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform_info.processor() or "unknown CPU"
 
 
 def main() -> int:

@@ -50,16 +50,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from machine import (
+    CLK_TCK,
+    IDLE_CORES,
+    ROOT,
+    cpu_model,
+    free_port,
+    machine_busy,
+    venv_bin,
+    wait_idle,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 RATIO_GOAL = 0.8
 RSS_GOAL = 200_000_000  # bytes, for the web server's largest process
 FLAT_GROWTH = 20_000_000  # bytes of growth over the upload still called "flat"
 MB = 1_000_000
 MiB = 1024 * 1024
 SAMPLE_SECONDS = 0.05
-IDLE_CORES = 0.25
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 TUS = "1.0.0"
 NGINX = os.environ.get("NGINX_BIN") or "/usr/sbin/nginx"
 CURL = os.environ.get("CURL_BIN") or "curl"
@@ -193,33 +200,8 @@ def self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def machine_busy() -> float:
-    """CPU seconds spent by the whole machine so far (idle and iowait excluded)."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return 0.0
-    ticks = [int(x) for x in fields[:8]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK
 
 
-def wait_idle(max_wait: float, window: float = 2.0) -> float | None:
-    """Wait until the machine uses under IDLE_CORES CPUs over `window` s.
-
-    Returns the CPUs in use when it stopped waiting, or None if it was idle at once.
-    """
-    if max_wait <= 0:
-        return None
-    started, first = time.monotonic(), True
-    while True:
-        busy = machine_busy()
-        time.sleep(window)
-        used = (machine_busy() - busy) / window
-        if used <= IDLE_CORES:
-            return None if first else used
-        first = False
-        if time.monotonic() - started >= max_wait:
-            return used
 
 
 def mem_available() -> int:
@@ -232,14 +214,6 @@ def mem_available() -> int:
     return 0
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform_info.processor() or "unknown CPU"
 
 
 class RssSampler(threading.Thread):
@@ -270,20 +244,8 @@ class RssSampler(threading.Thread):
 
 # --- servers --------------------------------------------------------------------------
 
-def free_port() -> int:
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in (8000, 8080, 1935):
-            return port
 
 
-def venv_bin(name: str) -> str:
-    for folder in (Path(sys.executable).parent, ROOT / ".venv" / "bin"):
-        if (folder / name).exists():
-            return str(folder / name)
-    return name
 
 
 def stop_process(proc: subprocess.Popen | None) -> None:

@@ -30,7 +30,6 @@ import resource
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,8 +40,17 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
+from machine import (
+    CLK_TCK,
+    IDLE_CORES,
+    ROOT,
+    cpu_model,
+    free_port,
+    machine_busy,
+    venv_bin,
+    wait_idle,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.10
 
 # The source clip.
@@ -65,10 +73,7 @@ SEGMENT_SECONDS = 4
 AUDIO_BITRATE = 128_000
 
 POLL_SECONDS = 0.1
-# Before each run, wait (up to --idle-wait s) until other work uses less than this many CPUs.
-IDLE_CORES = 0.25
 READY_TIMEOUT = 900
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 VERBOSE = False
 
@@ -255,34 +260,8 @@ def tree_cpu(root: int) -> tuple[float, float]:
     return own, waited
 
 
-def machine_busy() -> float:
-    """CPU seconds spent by the whole machine so far (all CPUs, idle and iowait excluded)."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return 0.0
-    ticks = [int(x) for x in fields[:8]]  # user nice system idle iowait irq softirq steal
-    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK
 
 
-def wait_idle(max_wait: float, threshold: float = IDLE_CORES, window: float = 2.0) -> float | None:
-    """Wait until the machine uses under `threshold` CPUs over `window` s.
-
-    Returns the CPUs in use when it stopped waiting, or None if it was idle at once.
-    """
-    if max_wait <= 0:
-        return None
-    started = time.monotonic()
-    first = True
-    while True:
-        busy = machine_busy()
-        time.sleep(window)
-        used = (machine_busy() - busy) / window
-        if used <= threshold:
-            return None if first else used
-        first = False
-        if time.monotonic() - started >= max_wait:
-            return used
 
 
 def running_encoders(root: int) -> set[tuple[int, str]]:
@@ -292,20 +271,8 @@ def running_encoders(root: int) -> set[tuple[int, str]]:
 
 # --- platform -------------------------------------------------------------------------
 
-def free_port() -> int:
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port != 8000:
-            return port
 
 
-def venv_bin(name: str) -> str:
-    for folder in (Path(sys.executable).parent, ROOT / ".venv" / "bin"):
-        if (folder / name).exists():
-            return str(folder / name)
-    return name
 
 
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
@@ -541,14 +508,6 @@ class Platform:
 
 # --- main -----------------------------------------------------------------------------
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform_info.processor() or "unknown CPU"
 
 
 def compare_commands(platform_cmd: dict) -> list[str]:

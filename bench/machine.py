@@ -1,0 +1,80 @@
+"""What the benchmarks share about the machine they run on: CPU load, idle waits,
+free ports, the project's executables."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# Under this many CPUs in use, the machine counts as quiet enough to measure on.
+IDLE_CORES = 0.25
+# Ports a developer's own platform may be listening on (web, live HTTP, RTMP).
+_TAKEN_PORTS = (8000, 8080, 1935)
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent so far (all CPUs; idle and iowait excluded)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    ticks = [int(x) for x in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK
+
+
+def wait_idle(max_wait: float, threshold: float = IDLE_CORES, window: float = 2.0) -> float | None:
+    """Wait up to `max_wait` s until the machine uses under `threshold` CPUs over `window` s.
+
+    Returns the CPUs in use when it stopped waiting, or None if it was quiet at once.
+    """
+    if max_wait <= 0:
+        return None
+    started, first = time.monotonic(), True
+    while True:
+        busy = machine_busy()
+        time.sleep(window)
+        used = (machine_busy() - busy) / window
+        if used <= threshold:
+            return None if first else used
+        first = False
+        if time.monotonic() - started >= max_wait:
+            return used
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def free_port() -> int:
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _TAKEN_PORTS:
+            return port
+
+
+def venv_bin(name: str) -> str:
+    """An executable of the project's virtualenv (daphne, gunicorn), else from PATH."""
+    for folder in (Path(sys.executable).parent, ROOT / ".venv" / "bin"):
+        if (folder / name).exists():
+            return str(folder / name)
+    return name
+
+
+def find_tool(name: str) -> str | None:
+    """A system tool (nginx, wrk), also where Debian puts daemons."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
