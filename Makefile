@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Commands the platform needs, and the Debian packages that provide them.
-RUN_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg
-TEST_TOOLS := $(RUN_TOOLS) chromium:chromium /usr/sbin/nginx:nginx
+RUN_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg /usr/sbin/nginx:nginx \
+	/usr/lib/nginx/modules/ngx_rtmp_module.so:libnginx-mod-rtmp
+TEST_TOOLS := $(RUN_TOOLS) chromium:chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: run test deps system-deps lint bench clean vendor
@@ -23,7 +24,7 @@ deps: system-deps $(STAMP)
 TOOLS ?= $(RUN_TOOLS)
 system-deps:
 	@packages=""; for pair in $(TOOLS); do \
-		command -v $${pair%%:*} >/dev/null || packages="$$packages $${pair##*:}"; done; \
+		{ command -v $${pair%%:*} || test -e $${pair%%:*}; } >/dev/null || packages="$$packages $${pair##*:}"; done; \
 	if [ -n "$$packages" ]; then \
 		echo "Installing system packages:$$packages"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$packages; \

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("media_core.api.urls")),
     path("", include("webhooks.api.urls")),
     path("", include("playback.api.urls")),
+    path("", include("live.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
@@ -16,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("upload/<str:upload_id>/<str:token>", upload_file, name="upload-url"),
     path("", include("playback.urls")),
+    path("", include("live.urls")),
     path("admin/find/", include("foundation.admin_lookup")),
     path("admin/", admin.site.urls),
 ]

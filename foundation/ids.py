@@ -23,6 +23,7 @@ PREFIXES = {
     "pbk": "playback_id",
     "lvs": "live_stream",
     "smt": "simulcast_target",
+    "lss": "live_session",
     "evt": "event",
     "whe": "webhook_endpoint",
     "whd": "webhook_delivery",

@@ -5,10 +5,17 @@ from .context import current_request_id
 
 # An upload URL's path carries its token, which is the authority to upload.
 _UPLOAD_TOKEN = re.compile(r"(/upload/[^/\s]+/)[^/\s?\"']+")
+# An ingest node's callback URL carries the shared ingest secret; a publish URL may
+# carry a stream key as ?key=.
+_INGEST_SECRET = re.compile(r"(/live/ingest/)[^/\s?\"']+")
+_STREAM_KEY = re.compile(r"([?&](?:key|relay|passphrase)=)[^&\s\"']+")
+_MARKERS = ("/upload/", "/live/ingest/", "key=", "relay=", "passphrase=")
 
 
 def redact(text: str) -> str:
-    return _UPLOAD_TOKEN.sub(r"\1[token]", text)
+    text = _UPLOAD_TOKEN.sub(r"\1[token]", text)
+    text = _INGEST_SECRET.sub(r"\1[secret]", text)
+    return _STREAM_KEY.sub(r"\1[secret]", text)
 
 
 class RequestIdFilter(logging.Filter):
@@ -24,6 +31,6 @@ class RedactSecretsFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/upload/" in message:
+        if any(marker in message for marker in _MARKERS):
             record.msg, record.args = redact(message), ()
         return True

@@ -144,7 +144,7 @@ class AssetSerializer(serializers.ModelSerializer):
             return None
 
     def get_live_stream_id(self, asset: Asset) -> str | None:
-        return None
+        return asset.live_stream_id
 
     def get_aspect_ratio(self, asset: Asset) -> str | None:
         return asset.aspect_ratio or None

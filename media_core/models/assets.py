@@ -46,6 +46,9 @@ class Asset(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     ready_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # A recording of a live stream (by name: media_core never imports live).
+    live_stream = models.ForeignKey("live.LiveStream", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="assets")
 
     class Meta:
         ordering = ["-id"]
@@ -89,6 +92,9 @@ class PlaybackID(models.Model):
                                     related_name="playback_ids")
     asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE,
                               related_name="playback_ids")
+    # Or a live stream's playback (exactly one of the two is set).
+    live_stream = models.ForeignKey("live.LiveStream", null=True, blank=True,
+                                    on_delete=models.CASCADE, related_name="playback_ids")
     policy = models.CharField(max_length=8, choices=Policy.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 

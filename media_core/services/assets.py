@@ -20,9 +20,11 @@ from .records import asset_audit, asset_event
 
 def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
                  master_name: str = "", master_size: int | None = None,
-                 input_url: str = "") -> Asset:
+                 input_url: str = "", start_processing: bool = True,
+                 live_stream_id: str | None = None) -> Asset:
     """A new asset from stored bytes (or a URL to fetch them from); processing starts
-    when the transaction commits."""
+    when the transaction commits. A live recording starts without processing: its
+    original exists only when the stream ends (asset_process_recording)."""
     with transaction.atomic():
         asset = Asset.objects.create(
             environment_id=environment_id,
@@ -33,15 +35,46 @@ def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
             master_name=master_name,
             master_size=master_size,
             input_url=input_url,
+            live_stream_id=live_stream_id,
         )
         for policy in settings.get("playback_policy", []):
             PlaybackID.objects.create(environment_id=environment_id, asset=asset, policy=policy)
         asset_audit(asset, actor, "asset.created",
                diff({}, {"status": asset.status, "title": asset.title,
                          "passthrough": asset.passthrough}))
-        processing.job_create(asset=asset, actor=actor)
+        if start_processing:
+            processing.job_create(asset=asset, actor=actor)
         asset_event(asset, "video.asset.created")
     return asset
+
+
+def asset_process_recording(*, asset: Asset, master_name: str, master_size: int,
+                            actor: Actor) -> bool:
+    """A live recording's original is stored: record it and start processing.
+
+    False (and nothing changes) if the asset has its original already or was deleted;
+    the caller then deletes its copy.
+    """
+    with transaction.atomic():
+        if not asset_set_master(asset=asset, master_name=master_name, master_size=master_size):
+            return False
+        asset_audit(asset, actor, "asset.recording_stored",
+                    {"master_size": [None, master_size]})
+        processing.job_create(asset=asset, actor=actor)
+    return True
+
+
+def asset_fail_without_media(*, asset: Asset, code: str, message: str, actor: Actor) -> None:
+    """An asset whose original never came to exist (a live run that recorded nothing)."""
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().get(pk=asset.pk)
+        if asset.deleted_at or asset.status != Asset.Status.PREPARING or asset.master_name:
+            return
+        before = transition(asset, Asset.TRANSITIONS, Asset.Status.ERRORED,
+                            extra={"error_type": code, "error_messages": [message]})
+        asset_audit(asset, actor, "asset.errored", {"status": [before, asset.status]},
+                    message=message)
+        asset_event(asset, "video.asset.errored")
 
 
 def asset_check_input(url: str) -> None:
