@@ -24,12 +24,15 @@ from media_core.models import Asset, PlaybackID
 from media_core.storage import media_storage
 
 from . import path_tokens, tokens
-from .hls import master_playlist
+from .hls import live_master_playlist, master_playlist
 from .metrics import count_refusal
 
 _FILE_RE = re.compile(r"^(index\.m3u8|init(_\d{1,3})?\.mp4|seg_\d{5,9}\.m4s)$")
 _PREFIX_RE = re.compile(r"^assets/ast_[0-9a-z]{26}/job_[0-9a-z]{26}-\d{1,3}$")
 _RENDITION_RE = re.compile(r"^[a-z0-9]{1,16}$")
+_LIVE_APPS = {"live", "live-low"}
+_LIVE_STREAM_RE = re.compile(r"^lvs_[0-9a-z]{26}$")
+_LIVE_FILE_RE = re.compile(r"^(index\.m3u8|\d{1,9}\.ts)$")
 _CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4",
                   ".m4s": "video/iso.segment", ".jpg": "image/jpeg"}
 # Child URLs outlive the token that opened the master by the video's length plus this,
@@ -85,6 +88,46 @@ def origin_allowed(request, allowed: list[str]) -> bool:
     return False
 
 
+def _check_token(request, found: PlaybackID, audience: str, token: str | None):
+    """(grant expiry or None, None) or (None, Denied) for a signed playback ID."""
+    if found.policy != PlaybackID.Policy.SIGNED:
+        return None, None
+    grant = tokens.check(token if token is not None else request.GET.get("token"),
+                         playback_id=found, audience=audience)
+    if isinstance(grant, tokens.Refusal):
+        return None, Denied(403, f"token_{grant.reason}", grant.detail, "This video is private.")
+    return grant.expires_at, None
+
+
+def authorise_live(request, playback_id: str, token: str | None = None):
+    """((playback ID, live stream, where its HLS is, grant expiry), None) or (None, Denied).
+
+    A live stream plays while a publish session has written its first playlist and
+    the run has not ended; `where` is the session's ingest application.
+    """
+    found = PlaybackID.objects.select_related("live_stream").filter(pk=playback_id).first()
+    if found is None or found.live_stream is None or found.live_stream.deleted_at:
+        return None, NOT_FOUND
+    expires, denied = _check_token(request, found, "v", token)
+    if denied:
+        return None, denied
+    stream = found.live_stream
+    session = live_session_playing(stream)
+    if session is None:
+        return None, LIVE_NOT_ACTIVE
+    return (found, stream, session.app, expires), None
+
+
+LIVE_NOT_ACTIVE = Denied(412, "live_stream_not_active", "The live stream is not active.",
+                         "This live stream is not on air.")
+
+
+def live_session_playing(stream):
+    if stream.status != "active":
+        return None
+    return (stream.sessions.exclude(playable_at=None).order_by("-started_at").first())
+
+
 def authorise(request, playback_id: str, audience: str, token: str | None = None):
     """((playback ID, asset, grant expiry or None), None), or (None, why it is denied)."""
     found = PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
@@ -93,13 +136,9 @@ def authorise(request, playback_id: str, audience: str, token: str | None = None
     if not origin_allowed(request, found.asset.allowed_origins):
         count_refusal("origin")
         return None, ORIGIN_DENIED
-    expires = None
-    if found.policy == PlaybackID.Policy.SIGNED:
-        grant = tokens.check(token if token is not None else request.GET.get("token"),
-                             playback_id=found, audience=audience)
-        if isinstance(grant, tokens.Refusal):
-            return None, Denied(403, f"token_{grant.reason}", grant.detail, "This video is private.")
-        expires = grant.expires_at
+    expires, denied = _check_token(request, found, audience, token)
+    if denied:
+        return None, denied
     if found.asset.status != Asset.Status.READY:
         preparing = found.asset.status == Asset.Status.PREPARING
         return None, Denied(412 if preparing else 404, "asset_not_ready",
@@ -115,8 +154,29 @@ def _headers(response: HttpResponse, *, max_age: int, private: bool = False) -> 
     return response
 
 
+def _is_live(playback_id: str) -> bool:
+    return PlaybackID.objects.filter(pk=playback_id, live_stream__isnull=False).exists()
+
+
+def live_master(request, playback_id: str):
+    authorised, denied = authorise_live(request, playback_id)
+    if denied:
+        return denied.response()
+    found, stream, app, _ = authorised
+    # The player reloads the media playlist for as long as it watches: the path token
+    # lasts a day, as for the longest video.
+    expires = int(time.time()) + CHILD_MAX_SECONDS
+    base = path_tokens.child_base(playback_id=found.id, prefix=f"live/{app}/{stream.id}",
+                                  expires=expires)
+    body = live_master_playlist(stream, base)
+    return _headers(HttpResponse(body, content_type=_CONTENT_TYPES[".m3u8"]), max_age=1,
+                    private=found.policy == PlaybackID.Policy.SIGNED)
+
+
 @require_safe
 def master(request, playback_id: str):
+    if _is_live(playback_id):
+        return live_master(request, playback_id)
     authorised, denied = authorise(request, playback_id, "v")
     if denied:
         return denied.response()
@@ -131,9 +191,42 @@ def master(request, playback_id: str):
                     private=found.policy == PlaybackID.Policy.SIGNED)
 
 
+def live_child_file(request, playback_id: str, expires: str, signature: str, parts: list[str]):
+    app, stream_id, filename = parts[1], parts[2], parts[3]
+    prefix = "/".join(parts[:3])
+    if not (app in _LIVE_APPS and _LIVE_STREAM_RE.match(stream_id) and _LIVE_FILE_RE.match(filename)):
+        return NOT_FOUND.response()
+    if not path_tokens.valid(playback_id=playback_id, prefix=prefix, expires=expires, sig=signature):
+        count_refusal("path_token")
+        return problem_response(status=403, code="path_token_invalid", title="Forbidden",
+                                detail="This link has expired or was altered; reload the video.")
+    found = PlaybackID.objects.select_related("live_stream").filter(pk=playback_id).first()
+    if found is None or found.live_stream_id != stream_id or found.live_stream.deleted_at:
+        return NOT_FOUND.response()
+    path = settings.LIVE_DIR / "hls" / app / stream_id / filename
+    private = found.policy == PlaybackID.Policy.SIGNED
+    if filename.endswith(".m3u8"):
+        try:
+            body = path.read_text()
+        except FileNotFoundError:
+            return NOT_FOUND.response()
+        if live_session_playing(found.live_stream) is None and "#EXT-X-ENDLIST" not in body:
+            # The run is over: tell players so, instead of letting them wait for more.
+            body = body.rstrip("\n") + "\n#EXT-X-ENDLIST\n"
+        return _headers(HttpResponse(body, content_type=_CONTENT_TYPES[".m3u8"]), max_age=1,
+                        private=private)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return NOT_FOUND.response()
+    return _headers(FileResponse(handle, content_type="video/mp2t"), max_age=60, private=private)
+
+
 @require_safe
 def child_file(request, playback_id: str, expires: str, signature: str, path: str):
     parts = path.split("/")
+    if len(parts) == 4 and parts[0] == "live":
+        return live_child_file(request, playback_id, expires, signature, parts)
     if len(parts) != 5:
         return NOT_FOUND.response()
     prefix, rendition, filename = "/".join(parts[:3]), parts[3], parts[4]
@@ -176,6 +269,8 @@ def embed(request, playback_id: str):
     (aud t) for the poster.
     """
     token = request.GET.get("token")
+    if _is_live(playback_id):
+        return _live_embed(request, playback_id, token)
     authorised, denied = authorise(request, playback_id, "v", token=token)
     if denied:
         return render(request, "playback/unavailable.html", {"message": denied.viewer_message},
@@ -190,6 +285,27 @@ def embed(request, playback_id: str):
         "title": asset.title,
         "manifest_url": f"/v/{playback_id}.m3u8" + (f"?token={token}" if signed else ""),
         "poster_url": poster,
+        "autoplay": request.GET.get("autoplay") in ("1", "true"),
+        "muted": request.GET.get("muted") in ("1", "true"),
+    })
+
+
+def _live_embed(request, playback_id: str, token: str | None):
+    found = PlaybackID.objects.select_related("live_stream").filter(pk=playback_id).first()
+    if found is None or found.live_stream is None or found.live_stream.deleted_at:
+        return render(request, "playback/unavailable.html",
+                      {"message": NOT_FOUND.viewer_message}, status=404)
+    _, denied = _check_token(request, found, "v", token)
+    if denied:
+        return render(request, "playback/unavailable.html", {"message": denied.viewer_message},
+                      status=denied.status)
+    signed = found.policy == PlaybackID.Policy.SIGNED
+    return render(request, "playback/embed.html", {
+        "title": "Live",
+        "manifest_url": f"/v/{playback_id}.m3u8" + (f"?token={token}" if signed else ""),
+        "poster_url": "",
+        "live": True,
+        "low_latency": found.live_stream.latency_mode == "low",
         "autoplay": request.GET.get("autoplay") in ("1", "true"),
         "muted": request.GET.get("muted") in ("1", "true"),
     })

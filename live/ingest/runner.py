@@ -537,20 +537,26 @@ class Ingest:
                 if self.nginx is None or not self.nginx.alive():
                     log.error("nginx exited: %s; restarting it", self.nginx.error() if self.nginx else "")
                     self.start_nginx()
-                self.sample()
-                due = time.monotonic() - self.last_report >= settings.LIVE_SAMPLE_SECONDS
-                if due or self.report_now or self.relay_changed():
-                    wanted = self.report()
-                    if wanted is not None:
-                        self.reconcile(wanted)
-                    else:
-                        # Without the platform's answer, keep what runs but restart
-                        # what failed.
-                        self._reconcile_relays([r.spec for r in self.relays.values()
-                                                if r.state != "stopped"])
+                try:
+                    self.step()
+                except Exception:
+                    # One bad answer or stat must not take the encoders down with us.
+                    log.exception("ingest step failed; going on")
                 self.stopping.wait(tick)
         finally:
             self.shutdown()
+
+    def step(self) -> None:
+        self.sample()
+        due = time.monotonic() - self.last_report >= settings.LIVE_SAMPLE_SECONDS
+        if due or self.report_now or self.relay_changed():
+            wanted = self.report()
+            if wanted is not None:
+                self.reconcile(wanted)
+            else:
+                # Without the platform's answer, keep what runs but restart what failed.
+                self._reconcile_relays([r.spec for r in self.relays.values()
+                                        if r.state != "stopped"])
 
     def shutdown(self) -> None:
         for relay in self.relays.values():
