@@ -20,6 +20,8 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from .live import live_env
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -93,7 +95,7 @@ class Platform:
 
 
 @pytest.fixture
-def platform(transactional_db, media_root, tmp_path):
+def platform(request, transactional_db, media_root, tmp_path):
     port = _free_port()
     env = {
         **os.environ,
@@ -111,6 +113,8 @@ def platform(transactional_db, media_root, tmp_path):
         "PLAYBACK_PATH_SECRET": settings.PLAYBACK_PATH_SECRET,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
+    if request.node.get_closest_marker("live"):
+        env.update(live_env(tmp_path))
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     running = Platform(base_url=f"http://127.0.0.1:{port}", env=env, log_dir=log_dir)
