@@ -37,7 +37,7 @@ class LiveStreamCreateSerializer(serializers.Serializer):
         help_text="Seconds the stream stays active after the encoder disconnects; a reconnect "
                   "within it continues the same recording.")
     latency_mode = serializers.ChoiceField(
-        choices=[c for c, _ in LiveStream.LatencyMode.choices], required=False,
+        choices=LiveStream.LatencyMode.choices, required=False,
         default=LiveStream.LatencyMode.STANDARD,
         help_text="`standard`: 4 s segments. `low`: 1 s segments (set the encoder's keyframe "
                   "interval to 1 s).")
@@ -47,7 +47,7 @@ class LiveStreamCreateSerializer(serializers.Serializer):
 class LiveStreamUpdateSerializer(serializers.Serializer):
     new_asset_settings = NewAssetSettingsSerializer(required=False, allow_null=True)
     reconnect_window = serializers.FloatField(required=False, min_value=0, max_value=1800)
-    latency_mode = serializers.ChoiceField(choices=[c for c, _ in LiveStream.LatencyMode.choices],
+    latency_mode = serializers.ChoiceField(choices=LiveStream.LatencyMode.choices,
                                            required=False)
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True)
 

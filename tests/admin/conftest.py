@@ -51,7 +51,7 @@ def support_client(client, django_user_model):
     user = django_user_model.objects.create_user("support", password="pw", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(
         codename__startswith="view_",
-        content_type__app_label__in=["media_core", "foundation", "webhooks"]))
+        content_type__app_label__in=["media_core", "foundation", "webhooks", "live"]))
     client.force_login(user)
     return client
 

@@ -51,8 +51,8 @@ def test_something_that_is_not_an_id_says_so(admin_client):
 
 
 def test_an_id_the_admin_has_no_page_for_says_so(admin_client):
-    assertContains(_find(admin_client, "lvs_01m8563rqfp7v9k6e0zrczv6yh"),
-                   "The admin has no page for live streams.")
+    assertContains(_find(admin_client, "ren_01m8563rqfp7v9k6e0zrczv6yh"),
+                   "The admin has no page for renditions.")
 
 
 def test_the_admin_index_offers_find_by_id(admin_client):

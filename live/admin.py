@@ -1,0 +1,260 @@
+"""Live streams in the operator console: find, enable, disable, reset keys, read sessions
+and health. Streams are created through the API; every change here goes through the
+same services (audit entries and events included)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from foundation.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    apply_to_each,
+    audit_trail_link,
+    link_to,
+    pretty_json,
+    state_label,
+    user_may,
+)
+from foundation.context import Actor
+from foundation.errors import DomainError
+
+from . import services
+from .api.serializers import health_data, rtmp_url
+from .models import HealthSample, LiveSession, LiveStream, SimulcastTarget
+
+
+def _kbps(bitrate: int | None) -> str:
+    return f"{bitrate / 1000:,.0f} kb/s" if bitrate else "–"
+
+
+class ConnectedFilter(admin.SimpleListFilter):
+    title = "encoder"
+    parameter_name = "encoder"
+
+    def lookups(self, request, model_admin):
+        return [("connected", "Connected"), ("stalled", "Connected but stalled"),
+                ("waiting", "Waiting for a reconnect")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "connected":
+            return queryset.filter(connected=True)
+        if self.value() == "stalled":
+            return queryset.filter(connected=True, health__stalled=True)
+        if self.value() == "waiting":
+            return queryset.filter(connected=False, disconnected_at__isnull=False)
+        return queryset
+
+
+class SimulcastTargetInline(ReadOnlyInline):
+    model = SimulcastTarget
+    fields = ["id", "url", "key_hint", "status_shown", "error", "restarts", "updated_at"]
+    readonly_fields = fields
+
+    @admin.display(description="stream key")
+    def key_hint(self, target: SimulcastTarget) -> str:
+        return target.key_hint
+
+    @admin.display(description="status")
+    def status_shown(self, target: SimulcastTarget) -> str:
+        return state_label(target.status)
+
+
+class SessionInline(ReadOnlyInline):
+    model = LiveSession
+    fields = ["id", "via", "address", "node", "app", "started_at", "playable_at", "ended_at",
+              "end_reason", "bytes_in", "asset_link"]
+    readonly_fields = fields
+    ordering = ["-id"]
+    max_num = 20
+
+    @admin.display(description="recording")
+    def asset_link(self, session: LiveSession) -> str:
+        return link_to(session.asset)
+
+
+class HealthSampleInline(ReadOnlyInline):
+    model = HealthSample
+    fields = ["at", "bitrate_shown", "frame_rate", "resolution", "keyframe_interval", "stalled"]
+    readonly_fields = fields
+    verbose_name_plural = "recent health samples (newest first, last 30)"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        ids = list(queryset.order_by("-at").values_list("pk", flat=True)[:30])
+        return queryset.filter(pk__in=ids).order_by("-at")
+
+    @admin.display(description="bitrate")
+    def bitrate_shown(self, sample: HealthSample) -> str:
+        return _kbps(sample.bitrate)
+
+    @admin.display(description="resolution")
+    def resolution(self, sample: HealthSample) -> str:
+        return f"{sample.width}×{sample.height}" if sample.width else "–"
+
+
+@admin.register(LiveStream)
+class LiveStreamAdmin(ReadOnlyAdmin):
+    list_display = ["id", "environment", "status_shown", "encoder", "bitrate", "latency_mode",
+                    "records", "created_at"]
+    list_filter = ["status", ConnectedFilter, "latency_mode", "environment"]
+    list_select_related = ["environment"]
+    search_fields = ["=id", "passthrough"]
+    show_full_result_count = False
+    fields = ["id", "environment", "status_shown", "encoder", "health_pretty", "rtmp_server",
+              "latency_mode", "reconnect_window", "new_asset_settings_pretty", "passthrough",
+              "recording_asset_link", "recordings_link", "playback_ids_shown", "disconnects",
+              "created_at", "updated_at", "deleted_at", "audit_trail"]
+    readonly_fields = fields
+    inlines = [SimulcastTargetInline, SessionInline, HealthSampleInline]
+    actions = ["enable", "disable", "complete", "reset_key"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(deleted_at__isnull=True)
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, stream: LiveStream) -> str:
+        return state_label(stream.status)
+
+    @admin.display(description="encoder", ordering="connected")
+    def encoder(self, stream: LiveStream) -> str:
+        if stream.connected:
+            return format_html('<strong style="color: #ba2121">stalled</strong>') \
+                if (stream.health or {}).get("stalled") else "connected"
+        return "waiting for a reconnect" if stream.disconnected_at else "–"
+
+    @admin.display(description="bitrate")
+    def bitrate(self, stream: LiveStream) -> str:
+        return _kbps(health_data(stream)["bitrate"])
+
+    @admin.display(description="records", boolean=True)
+    def records(self, stream: LiveStream) -> bool:
+        return stream.records
+
+    @admin.display(description="health")
+    def health_pretty(self, stream: LiveStream) -> str:
+        return pretty_json(health_data(stream))
+
+    @admin.display(description="encoder server (RTMP)")
+    def rtmp_server(self, stream: LiveStream) -> str:
+        return rtmp_url(stream)
+
+    @admin.display(description="new asset settings")
+    def new_asset_settings_pretty(self, stream: LiveStream) -> str:
+        return pretty_json(stream.new_asset_settings) if stream.records else "Not recorded"
+
+    @admin.display(description="recording now")
+    def recording_asset_link(self, stream: LiveStream) -> str:
+        return link_to(stream.recording_asset)
+
+    @admin.display(description="recordings")
+    def recordings_link(self, stream: LiveStream) -> str:
+        count = stream.assets.filter(deleted_at__isnull=True).count()
+        if not count:
+            return "–"
+        return format_html('<a href="/admin/media_core/asset/?live_stream={}">{} asset{}</a>',
+                           stream.id, count, "" if count == 1 else "s")
+
+    @admin.display(description="playback IDs")
+    def playback_ids_shown(self, stream: LiveStream) -> str:
+        return ", ".join(f"{p.id} ({p.policy})" for p in stream.playback_ids.all()) or "–"
+
+    @admin.display(description="audit trail")
+    def audit_trail(self, stream: LiveStream) -> str:
+        return audit_trail_link(stream.id)
+
+    def has_operate_permission(self, request) -> bool:
+        return user_may(request, "change", LiveStream)
+
+    @admin.action(description="Enable (allow publishing)", permissions=["operate"])
+    def enable(self, request, queryset):
+        apply_to_each(request, queryset,
+                      lambda s, actor: services.live_stream_enable(stream=s, actor=actor),
+                      done="Enabled")
+
+    @admin.action(description="Disable (refuse publishing, disconnect the encoder)",
+                  permissions=["operate"])
+    def disable(self, request, queryset):
+        apply_to_each(request, queryset,
+                      lambda s, actor: services.live_stream_disable(stream=s, actor=actor),
+                      done="Disabled")
+
+    @admin.action(description="Complete (end the run now, process the recording)",
+                  permissions=["operate"])
+    def complete(self, request, queryset):
+        apply_to_each(request, queryset,
+                      lambda s, actor: services.live_stream_complete(stream=s, actor=actor),
+                      done="Completed")
+
+    @admin.action(description="Reset stream key (one stream; the new key is shown once)",
+                  permissions=["operate"])
+    def reset_key(self, request, queryset):
+        streams = list(queryset[:2])
+        if len(streams) != 1:
+            self.message_user(request, "Reset the key of one stream at a time: the new key is "
+                                       "shown once, here.", level=messages.WARNING)
+            return
+        try:
+            stream, key = services.live_stream_reset_key(stream=streams[0],
+                                                         actor=Actor.for_user(request.user))
+        except DomainError as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
+            return
+        from .api.serializers import srt_url
+
+        self.message_user(request, format_html(
+            "New stream key for {}: <code>{}</code> (server {}). SRT: <code>{}</code>. "
+            "Copy them now; they are not shown again. A connected encoder is disconnected.",
+            stream.id, key, rtmp_url(stream), srt_url(stream) or "no SRT port"),
+            level=messages.SUCCESS)
+
+
+@admin.register(LiveSession)
+class LiveSessionAdmin(ReadOnlyAdmin):
+    """Every publish: who connected from where, for how long, and what it recorded."""
+
+    list_display = ["id", "stream_link", "via", "address", "node", "started_at", "ended_at",
+                    "end_reason"]
+    list_filter = ["via", "node", "app"]
+    search_fields = ["=id", "=stream__id", "address"]
+    date_hierarchy = "started_at"
+    show_full_result_count = False
+    fields = ["id", "stream_link", "via", "address", "node", "app", "client_id", "started_at",
+              "playable_at", "ended_at", "end_reason", "bytes_in", "drop_requested",
+              "recording_path", "asset_link"]
+    readonly_fields = fields
+
+    @admin.display(description="live stream")
+    def stream_link(self, session: LiveSession) -> str:
+        return link_to(session.stream)
+
+    @admin.display(description="recording")
+    def asset_link(self, session: LiveSession) -> str:
+        return link_to(session.asset)
+
+
+@admin.register(SimulcastTarget)
+class SimulcastTargetAdmin(ReadOnlyAdmin):
+    list_display = ["id", "stream_link", "url", "status_shown", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["=id", "=stream__id", "url"]
+    fields = ["id", "stream_link", "url", "key_hint", "status_shown", "error", "speed",
+              "restarts", "created_at", "updated_at", "audit_trail"]
+    readonly_fields = fields
+
+    @admin.display(description="live stream")
+    def stream_link(self, target: SimulcastTarget) -> str:
+        return link_to(target.stream)
+
+    @admin.display(description="stream key")
+    def key_hint(self, target: SimulcastTarget) -> str:
+        return target.key_hint
+
+    @admin.display(description="status", ordering="status")
+    def status_shown(self, target: SimulcastTarget) -> str:
+        return state_label(target.status)
+
+    @admin.display(description="audit trail")
+    def audit_trail(self, target: SimulcastTarget) -> str:
+        return audit_trail_link(target.stream_id)
