@@ -28,6 +28,8 @@ from tests.clips import make_clip, probe
 from tests.e2e.conftest import ROOT, _free_port
 from tests.e2e.test_vod_flow import _put, _wait_for
 
+from .live import HAVE_RTMP, publish, start_ingest, stop, wait_for
+
 pytestmark = pytest.mark.e2e
 
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
@@ -172,3 +174,35 @@ def test_nginx_serves_a_signed_asset_after_the_platform_checks_the_token(
         alone = probe(media_playlist)
         assert float(alone["format"]["duration"]) == pytest.approx(4.0, abs=0.3)
         assert requests.get(f"{master}?token={token}", timeout=10).status_code == 502
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not HAVE_RTMP, reason="needs nginx, libnginx-mod-rtmp and ffmpeg")
+def test_nginx_serves_live_segments_and_asks_the_platform_for_live_playlists(
+        platform, environment, make_key, tmp_path):
+    _, secret = make_key(environment)
+    auth = {"Authorization": f"Bearer {secret}"}
+    start_ingest(platform)
+    stream = requests.post(f"{platform.base_url}/api/v1/live-streams", headers=auth, timeout=10,
+                           json={"playback_policy": ["public"], "latency_mode": "low"}).json()
+    encoder = publish(f"{stream['rtmp_url']}/{stream['stream_key']}", seconds=40)
+    try:
+        wait_for(lambda: requests.get(f"{platform.base_url}/api/v1/live-streams/{stream['id']}",
+                                      headers=auth, timeout=5).json()["status"] == "active",
+                 timeout=20, what="active")
+        with running_nginx(platform, tmp_path / "nginx") as (nginx, folder):
+            played = probe(f"{nginx}/v/{stream['playback_ids'][0]['id']}.m3u8")
+            assert any(s["codec_type"] == "video" for s in played["streams"])
+            access = folder / "access.log"
+            segments = _lines(access, r'"GET /v/\S+/s/\S+/live/live-low/\S+\.ts ')
+            playlists = _lines(access, r'"GET /v/\S+/s/\S+/live/live-low/\S+/index\.m3u8 ')
+            assert segments and all("upstream=- " in line for line in segments), segments
+            assert playlists and all(" 200 " in line and "upstream=-" not in line
+                                     for line in playlists), playlists
+            # A segment URL with a forged signature is refused by nginx itself.
+            path = re.search(r'"GET (\S+\.ts) ', segments[0]).group(1)
+            parts = path.split("/")
+            parts[5] = "A" * 22
+            assert requests.get(nginx + "/".join(parts), timeout=5).status_code == 403
+    finally:
+        stop(encoder)

@@ -49,7 +49,8 @@ def render(*, listen: str, upstream: str, server_name: str = "_", standalone: bo
 
     text = fill((TEMPLATES / "delivery.conf.template").read_text(), {
         "LISTEN": listen, "UPSTREAM": upstream, "SERVER_NAME": server_name,
-        "MEDIA_ROOT": media_root.rstrip("/") or "/", "PLAYBACK_PATH_SECRET": secret})
+        "MEDIA_ROOT": media_root.rstrip("/") or "/", "PLAYBACK_PATH_SECRET": secret,
+        "LIVE_DIR": str(settings.LIVE_DIR).rstrip("/") or "/"})
     if standalone:
         inner = "\n".join(f"    {line}" if line else "" for line in text.splitlines())
         text = fill((TEMPLATES / "nginx.conf.template").read_text(),
