@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("playback.urls")),
     path("", include("live.urls")),
     path("admin/find/", include("foundation.admin_lookup")),
+    path("", include("live.dashboard_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,288 @@
+// The live dashboard: every stream's card, kept current over a WebSocket. The server
+// sends a snapshot on connect and then one card per change; rows are updated in place,
+// streams that appear are added and deleted ones removed. A dropped socket is reopened
+// with growing pauses; a refusal (4403) is not retried.
+(function () {
+  "use strict";
+
+  const NOT_ALLOWED = 4403;
+  const FIRST_PAUSE = 1000;
+  const LONGEST_PAUSE = 30000;
+  const COLUMNS = 12;
+
+  const table = document.getElementById("live-dashboard");
+  const tbody = table.tBodies[0];
+  const announcer = document.getElementById("live-announcer");
+  const connectionState = document.getElementById("live-connection-state");
+  const connectionText = document.getElementById("live-connection-text");
+  const changeUrl = table.dataset.changeUrl;
+
+  // id → {card, at}: `at` is when the card arrived, so uptime can tick from it.
+  const streams = new Map();
+  let pause = FIRST_PAUSE;
+  let retryTimer = null;
+
+  // --- formatting -------------------------------------------------------------------
+  function dash(value) {
+    return value === null || value === undefined || value === "" ? "—" : String(value);
+  }
+
+  function kbps(bits) {
+    return bits === null || bits === undefined ? "—" : Math.round(bits / 1000).toLocaleString();
+  }
+
+  function fixed(value, digits, unit) {
+    return value === null || value === undefined ? "—" : value.toFixed(digits) + (unit || "");
+  }
+
+  function duration(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const pad = (n) => String(n).padStart(2, "0");
+    return (h ? h + ":" + pad(m) : String(m)) + ":" + pad(s % 60);
+  }
+
+  function badge(text, kind) {
+    const span = document.createElement("span");
+    span.className = "live-badge " + (kind || text);
+    span.textContent = text;
+    return span;
+  }
+
+  // --- rows -------------------------------------------------------------------------
+  function cell(row, field, className) {
+    let td = row.querySelector('[data-field="' + field + '"]');
+    if (!td) {
+      td = document.createElement(field === "id" ? "th" : "td");
+      if (field === "id") {
+        td.scope = "row";
+      }
+      td.dataset.field = field;
+      if (className) {
+        td.className = className;
+      }
+      row.append(td);
+    }
+    return td;
+  }
+
+  function setText(td, text) {
+    if (td.textContent !== text) {
+      td.textContent = text;
+    }
+  }
+
+  function uptimeText(entry) {
+    const uptime = entry.card.health.uptime;
+    if (uptime === null || uptime === undefined) {
+      return "—";
+    }
+    return duration(uptime + (performance.now() - entry.at) / 1000);
+  }
+
+  function targetsList(targets) {
+    if (!targets.length) {
+      return document.createTextNode("—");
+    }
+    const list = document.createElement("ul");
+    for (const target of targets) {
+      const item = document.createElement("li");
+      item.dataset.targetId = target.id;
+      item.append(document.createTextNode(target.host + " "), badge(target.status));
+      if (target.error) {
+        const error = document.createElement("span");
+        error.className = "live-target-error";
+        error.textContent = target.error;
+        item.append(error);
+      }
+      list.append(item);
+    }
+    return list;
+  }
+
+  function fill(row, entry) {
+    const card = entry.card;
+    const health = card.health;
+    const idCell = cell(row, "id");
+    let link = idCell.querySelector("a");
+    if (!link) {
+      link = document.createElement("a");
+      link.href = changeUrl + encodeURIComponent(card.id) + "/change/";
+      link.textContent = card.id;
+      idCell.append(link);
+    }
+    setText(cell(row, "environment"), card.environment);
+    const status = cell(row, "status");
+    if (status.dataset.value !== card.status) {
+      status.dataset.value = card.status;
+      status.replaceChildren(badge(card.status));
+    }
+    setText(cell(row, "connected"), health.connected ? "connected" : "not connected");
+    setText(cell(row, "bitrate", "num"), kbps(health.bitrate));
+    setText(cell(row, "frame_rate", "num"), fixed(health.frame_rate, 1));
+    setText(cell(row, "resolution", "num"),
+      health.width && health.height ? health.width + "×" + health.height : "—");
+    setText(cell(row, "keyframe_interval", "num"), fixed(health.keyframe_interval, 1, " s"));
+    setText(cell(row, "uptime", "num"), uptimeText(entry));
+    setText(cell(row, "disconnects", "num"), dash(health.disconnects));
+    const stalled = cell(row, "stalled");
+    const stalledValue = health.stalled ? "stalled" : "";
+    if (stalled.dataset.value !== stalledValue) {
+      stalled.dataset.value = stalledValue;
+      stalled.replaceChildren(health.stalled ? badge("stalled") : document.createTextNode("—"));
+    }
+    const targets = cell(row, "targets", "targets");
+    const targetsKey = JSON.stringify(card.simulcast_targets);
+    if (targets.dataset.value !== targetsKey) {
+      targets.dataset.value = targetsKey;
+      targets.replaceChildren(targetsList(card.simulcast_targets));
+    }
+  }
+
+  function rowOf(id) {
+    return tbody.querySelector('tr[data-stream-id="' + CSS.escape(id) + '"]');
+  }
+
+  function announce(text) {
+    announcer.textContent = text;
+  }
+
+  function showEmpty() {
+    const empty = tbody.querySelector("tr.live-empty");
+    if (streams.size && empty) {
+      empty.remove();
+    } else if (!streams.size && !empty) {
+      const row = document.createElement("tr");
+      row.className = "live-empty";
+      const td = document.createElement("td");
+      td.colSpan = COLUMNS;
+      td.textContent = "No live streams.";
+      row.append(td);
+      tbody.append(row);
+    }
+  }
+
+  function remove(id) {
+    const row = rowOf(id);
+    if (row) {
+      row.remove();
+    }
+    streams.delete(id);
+    showEmpty();
+  }
+
+  function upsert(card, { quiet } = {}) {
+    if (card.status === "deleted") {
+      if (streams.has(card.id)) {
+        remove(card.id);
+        announce(card.id + " was deleted.");
+      }
+      return;
+    }
+    const known = streams.get(card.id);
+    // Cards can cross on the way (a snapshot read while an update was in flight):
+    // never go back to an older one.
+    if (known && Date.parse(card.updated_at) < Date.parse(known.card.updated_at)) {
+      return;
+    }
+    const entry = { card: card, at: performance.now() };
+    streams.set(card.id, entry);
+    let row = rowOf(card.id);
+    if (!row) {
+      row = document.createElement("tr");
+      row.dataset.streamId = card.id;
+      // Ids sort by creation: keep the newest first.
+      const after = Array.from(tbody.querySelectorAll("tr[data-stream-id]"))
+        .find((other) => other.dataset.streamId < card.id);
+      tbody.insertBefore(row, after || null);
+      if (!quiet) {
+        announce("New stream " + card.id + " (" + card.status + ").");
+      }
+    } else if (!quiet && known && known.card.status !== card.status) {
+      announce(card.id + " is now " + card.status + ".");
+    }
+    fill(row, entry);
+    showEmpty();
+  }
+
+  function replaceAll(cards, options) {
+    const ids = new Set(cards.map((card) => card.id));
+    for (const id of Array.from(streams.keys())) {
+      if (!ids.has(id)) {
+        remove(id);
+      }
+    }
+    for (const card of cards) {
+      upsert(card, options);
+    }
+    showEmpty();
+  }
+
+  function tick() {
+    for (const [id, entry] of streams) {
+      const row = rowOf(id);
+      if (row) {
+        setText(cell(row, "uptime", "num"), uptimeText(entry));
+      }
+    }
+  }
+
+  // --- the socket -------------------------------------------------------------------
+  function connection(state, text) {
+    connectionState.className = "live-badge " + state;
+    connectionState.textContent = state;
+    connectionText.textContent = text;
+    table.classList.toggle("stale", state !== "live");
+    table.setAttribute("aria-busy", state === "connecting" ? "true" : "false");
+  }
+
+  function connect() {
+    retryTimer = null;
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(scheme + "//" + location.host + table.dataset.socketPath);
+    connection("connecting", "Connecting to the live feed…");
+
+    socket.addEventListener("message", (message) => {
+      let data;
+      try {
+        data = JSON.parse(message.data);
+      } catch (error) {
+        return;
+      }
+      if (data.type === "snapshot") {
+        pause = FIRST_PAUSE;
+        replaceAll(data.streams, { quiet: true });
+        connection("live", "Live: changes appear as they happen.");
+      } else if (data.type === "update") {
+        upsert(data.stream);
+      }
+    });
+
+    socket.addEventListener("close", (event) => {
+      if (event.code === NOT_ALLOWED) {
+        connection("refused", "The live feed refused this session: log in again as staff.");
+        return;
+      }
+      const wait = pause / 2 + Math.random() * pause / 2;  // jittered, so tabs spread out
+      pause = Math.min(pause * 2, LONGEST_PAUSE);
+      connection("reconnecting",
+        "Disconnected; reconnecting in " + Math.ceil(wait / 1000) + " s. The figures below may be out of date.");
+      retryTimer = setTimeout(connect, wait);
+    });
+  }
+
+  // Come back at once when the tab returns rather than waiting out a long pause.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && retryTimer !== null) {
+      clearTimeout(retryTimer);
+      pause = FIRST_PAUSE;
+      connect();
+    }
+  });
+
+  const initial = document.getElementById("live-initial-streams");
+  replaceAll(initial ? JSON.parse(initial.textContent) : [], { quiet: true });
+  setInterval(tick, 1000);
+  connect();
+})();
