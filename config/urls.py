@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from foundation.api.audit import AuditLogView
 from media_core.upload_endpoint import upload_file
 
 api_v1 = [
@@ -9,6 +10,7 @@ api_v1 = [
     path("", include("webhooks.api.urls")),
     path("", include("playback.api.urls")),
     path("", include("live.api.urls")),
+    path("audit-log", AuditLogView.as_view(), name="audit-log"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
