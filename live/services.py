@@ -231,6 +231,8 @@ def live_stream_delete(*, stream: LiveStream, actor: Actor) -> None:
             return
         was_active = stream.status == Status.ACTIVE
         _drop_open_sessions(stream)
+        if was_active:
+            transition(stream, LiveStream.TRANSITIONS, Status.IDLE, extra={"active_since": None})
         _end_run(stream, was_active=was_active)
         _emit(stream, "video.live_stream.deleted")
         playback_ids = list(stream.playback_ids.values_list("id", flat=True))
@@ -528,7 +530,8 @@ def _record_stream_stats(session: LiveSession, stat: dict, now) -> None:
         LiveSession.objects.filter(pk=session.pk).update(**session_updates)
         LiveStream.objects.filter(pk=stream.pk).update(health=health, updated_at=now)
         stream.health = health
-        if ready and stream.status == Status.IDLE and stream.connected:
+        # A session the platform asked to drop (complete, reset key) must not restart the run.
+        if ready and stream.status == Status.IDLE and stream.connected and not session.drop_requested:
             transition(stream, LiveStream.TRANSITIONS, Status.ACTIVE, extra={"active_since": now})
             _audit(stream, INGEST, "live_stream.active", {"status": [Status.IDLE, Status.ACTIVE]})
             _emit(stream, "video.live_stream.active")
@@ -554,7 +557,9 @@ def _record_relay(report: dict) -> None:
         if target.status == status:
             SimulcastTarget.objects.filter(pk=target.pk).update(**fields)
             return
-        if status == TargetStatus.BROADCASTING and target.status == TargetStatus.IDLE:
+        if (status in (TargetStatus.BROADCASTING, TargetStatus.ERRORED)
+                and target.status == TargetStatus.IDLE):
+            # The relay got there (or failed, e.g. its target check) before a report said so.
             transition(target, SimulcastTarget.TRANSITIONS, TargetStatus.STARTING)
         if status == TargetStatus.STARTING and target.status == TargetStatus.BROADCASTING:
             return  # a restart in progress; the relay reports its outcome next

@@ -146,6 +146,7 @@ def health_data(stream: LiveStream) -> dict:
 
     h = stream.health or {}
     connected_at = parse_datetime(h["connected_at"]) if h.get("connected_at") else None
+    last_seen_at = parse_datetime(h["last_seen_at"]) if h.get("last_seen_at") else None
     return {
         "connected": stream.connected,
         "bitrate": h.get("bitrate") if stream.connected else None,
@@ -156,7 +157,8 @@ def health_data(stream: LiveStream) -> dict:
         "audio_codec": h.get("audio_codec"),
         "keyframe_interval": h.get("keyframe_interval"),
         "stalled": bool(h.get("stalled")) and stream.connected,
-        "last_seen_at": h.get("last_seen_at"),
+        "last_seen_at": (serializers.DateTimeField().to_representation(last_seen_at)
+                         if last_seen_at else None),
         "uptime": (round((timezone.now() - connected_at).total_seconds(), 1)
                    if stream.connected and connected_at else None),
         "disconnects": stream.disconnects,
