@@ -1,0 +1,259 @@
+"""Watching a live stream: /v/{playback_id}.m3u8 and the ingest's playlist behind it."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import jwt
+import pytest
+from django.utils import timezone
+
+from live import services
+
+from .support import Ingest, create_stream, go_live
+
+pytestmark = pytest.mark.django_db
+
+MEDIA_PLAYLIST = """#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-MEDIA-SEQUENCE:3
+#EXT-X-TARGETDURATION:1
+#EXTINF:1.000,
+3.ts
+#EXTINF:1.000,
+4.ts
+"""
+
+
+@pytest.fixture(autouse=True)
+def live_dir(settings, tmp_path):
+    settings.LIVE_DIR = tmp_path / "live"
+    return settings.LIVE_DIR
+
+
+@pytest.fixture
+def ingest():
+    return Ingest()
+
+
+def write_hls(live_dir, stream: dict, app: str = "live-low") -> None:
+    folder = live_dir / "hls" / app / stream["id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.m3u8").write_text(MEDIA_PLAYLIST)
+    (folder / "3.ts").write_bytes(b"G" + bytes(187))
+    (folder / "4.ts").write_bytes(b"G" + bytes(187))
+
+
+def on_air(owner, ingest, live_dir, **body) -> dict:
+    """A low-latency stream whose encoder publishes and whose first playlist is written."""
+    stream = create_stream(owner, latency_mode="low", **body)
+    write_hls(live_dir, stream)
+    go_live(ingest, stream)
+    assert owner.get(f"/api/v1/live-streams/{stream['id']}").json()["status"] == "active"
+    return stream
+
+
+def child_url(master: str) -> str:
+    (url,) = [line for line in master.splitlines() if line and not line.startswith("#")]
+    return url
+
+
+def text(response) -> str:
+    if response.streaming:
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+def test_an_idle_stream_is_not_playable_yet(owner, anonymous):
+    stream = create_stream(owner)
+
+    response = anonymous.get(f"/v/{stream['playback_ids'][0]['id']}.m3u8")
+
+    assert response.status_code == 412
+    assert response.json()["code"] == "live_stream_not_active"
+
+
+def test_a_connected_stream_without_a_playlist_yet_is_not_playable(owner, anonymous, ingest):
+    stream = create_stream(owner, latency_mode="low")
+    ingest.publish(stream["stream_key"], app="live-low")
+
+    response = anonymous.get(f"/v/{stream['playback_ids'][0]['id']}.m3u8")
+
+    assert response.status_code == 412
+
+
+def test_an_active_stream_plays_one_variant_through_a_signed_child_url(owner, anonymous, ingest,
+                                                                       live_dir):
+    stream = on_air(owner, ingest, live_dir)
+    playback_id = stream["playback_ids"][0]["id"]
+
+    response = anonymous.get(f"/v/{playback_id}.m3u8")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.apple.mpegurl"
+    master = response.content.decode()
+    assert master.startswith("#EXTM3U")
+    (variant,) = [line for line in master.splitlines() if line.startswith("#EXT-X-STREAM-INF:")]
+    assert "BANDWIDTH=3125000" in variant and "RESOLUTION=1280x720" in variant
+    url = child_url(master)
+    assert url.startswith(f"/v/{playback_id}/s/")
+    assert url.endswith(f"/live/live-low/{stream['id']}/index.m3u8")
+    assert stream["stream_key"].split("?key=")[1] not in master
+
+
+def test_the_child_playlist_and_its_segments_are_served(owner, anonymous, ingest, live_dir):
+    stream = on_air(owner, ingest, live_dir)
+    url = child_url(anonymous.get(f"/v/{stream['playback_ids'][0]['id']}.m3u8").content.decode())
+
+    playlist = anonymous.get(url)
+
+    assert playlist.status_code == 200
+    assert playlist["Content-Type"] == "application/vnd.apple.mpegurl"
+    assert text(playlist) == MEDIA_PLAYLIST
+    assert "#EXT-X-ENDLIST" not in text(playlist)
+    segment = anonymous.get(url.rsplit("/", 1)[0] + "/4.ts")
+    assert segment.status_code == 200
+    assert segment["Content-Type"] == "video/mp2t"
+    assert text_bytes(segment) == (live_dir / "hls" / "live-low" / stream["id"] / "4.ts").read_bytes()
+    assert anonymous.get(url.rsplit("/", 1)[0] + "/99.ts").status_code == 404
+
+
+def text_bytes(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_a_tampered_or_expired_child_url_is_403(owner, anonymous, ingest, live_dir):
+    stream = on_air(owner, ingest, live_dir)
+    url = child_url(anonymous.get(f"/v/{stream['playback_ids'][0]['id']}.m3u8").content.decode())
+    _, v, pid, s, expires, sig, *rest = url.split("/")
+    other = create_stream(owner)["playback_ids"][0]["id"]
+
+    tampered = [
+        "/".join(["", v, pid, s, expires, sig[:-2] + ("AA" if sig[-2:] != "AA" else "BB"), *rest]),
+        "/".join(["", v, pid, s, str(int(expires) + 60), sig, *rest]),
+        "/".join(["", v, pid, s, str(int(time.time()) - 5), sig, *rest]),
+        "/".join(["", v, other, s, expires, sig, *rest]),
+    ]
+    for bad in tampered:
+        response = anonymous.get(bad)
+        assert response.status_code == 403, bad
+        assert response.json()["code"] == "path_token_invalid"
+
+
+def test_a_child_url_cannot_be_turned_to_another_stream_or_file(owner, anonymous, ingest,
+                                                               live_dir):
+    stream = on_air(owner, ingest, live_dir)
+    other = create_stream(owner, latency_mode="low")
+    write_hls(live_dir, other)
+    url = child_url(anonymous.get(f"/v/{stream['playback_ids'][0]['id']}.m3u8").content.decode())
+    base = url.rsplit("/", 1)[0]
+
+    assert anonymous.get(base.replace(stream["id"], other["id"]) + "/index.m3u8").status_code == 403
+    assert anonymous.get(base.replace("live-low", "live") + "/index.m3u8").status_code == 403
+    assert anonymous.get(base + "/..%2f..%2fetc%2fpasswd").status_code == 404
+    assert anonymous.get(base + "/index.m3u8.bak").status_code == 404
+
+
+def test_when_the_run_is_over_the_playlist_ends_and_the_master_is_refused(owner, anonymous,
+                                                                          ingest, live_dir):
+    stream = on_air(owner, ingest, live_dir, reconnect_window=30)
+    playback_id = stream["playback_ids"][0]["id"]
+    url = child_url(anonymous.get(f"/v/{playback_id}.m3u8").content.decode())
+
+    ingest.publish_done(stream["id"], app="live-low")
+    # Within the reconnect window the stream is still on air.
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 200
+    assert "#EXT-X-ENDLIST" not in text(anonymous.get(url))
+
+    services.live_streams_sweep(timezone.now() + timedelta(seconds=31))
+
+    ended = text(anonymous.get(url))
+    assert ended.startswith(MEDIA_PLAYLIST.rstrip("\n"))
+    assert ended.rstrip("\n").endswith("#EXT-X-ENDLIST")
+    assert ended.count("#EXT-X-ENDLIST") == 1
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 412
+
+
+def test_a_deleted_playback_id_stops_playing_at_once(owner, anonymous, ingest, live_dir):
+    stream = on_air(owner, ingest, live_dir)
+    playback_id = stream["playback_ids"][0]["id"]
+    url = child_url(anonymous.get(f"/v/{playback_id}.m3u8").content.decode())
+
+    owner.delete(f"/api/v1/live-streams/{stream['id']}/playback-ids/{playback_id}")
+
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 404
+    assert anonymous.get(url).status_code == 404
+
+
+def test_a_deleted_stream_stops_playing_at_once(owner, anonymous, ingest, live_dir):
+    stream = on_air(owner, ingest, live_dir)
+    playback_id = stream["playback_ids"][0]["id"]
+    url = child_url(anonymous.get(f"/v/{playback_id}.m3u8").content.decode())
+
+    owner.delete(f"/api/v1/live-streams/{stream['id']}")
+
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 404
+    assert anonymous.get(url).status_code == 404
+
+
+def test_a_disabled_stream_stops_playing(owner, anonymous, ingest, live_dir):
+    stream = on_air(owner, ingest, live_dir)
+    playback_id = stream["playback_ids"][0]["id"]
+
+    owner.post(f"/api/v1/live-streams/{stream['id']}/disable")
+
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 412
+
+
+# --- signed playback -------------------------------------------------------------------------
+def token(key: dict, playback_id: str, *, aud: str = "v", exp_in: int = 600) -> str:
+    claims = {"sub": playback_id, "aud": aud, "exp": int(time.time()) + exp_in}
+    return jwt.encode(claims, key["private_key"], algorithm="RS256", headers={"kid": key["id"]})
+
+
+@pytest.fixture
+def signing_key(owner) -> dict:
+    response = owner.post("/api/v1/signing-keys")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_signed_live_playback_id_needs_a_valid_token(owner, anonymous, ingest, live_dir,
+                                                       signing_key):
+    stream = on_air(owner, ingest, live_dir, playback_policy=["signed"])
+    playback_id = stream["playback_ids"][0]["id"]
+    other = create_stream(owner, playback_policy=["signed"])["playback_ids"][0]["id"]
+
+    assert anonymous.get(f"/v/{playback_id}.m3u8").json()["code"] == "token_missing"
+    for bad in (token(signing_key, playback_id, exp_in=-300), token(signing_key, other),
+                token(signing_key, playback_id, aud="t"),
+                token(signing_key, playback_id)[:-4] + "AAAA"):
+        assert anonymous.get(f"/v/{playback_id}.m3u8", {"token": bad}).status_code == 403
+
+    response = anonymous.get(f"/v/{playback_id}.m3u8", {"token": token(signing_key, playback_id)})
+
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("private")
+    child = anonymous.get(child_url(response.content.decode()))
+    assert child.status_code == 200
+    assert child["Cache-Control"].startswith("private")
+
+
+def test_the_token_is_checked_before_the_streams_state_is_told(owner, anonymous):
+    playback_id = create_stream(owner, playback_policy=["signed"])["playback_ids"][0]["id"]
+
+    response = anonymous.get(f"/v/{playback_id}.m3u8")
+
+    assert response.status_code == 403
+
+
+def test_the_embed_page_plays_the_live_master(owner, anonymous):
+    stream = create_stream(owner, latency_mode="low")
+    playback_id = stream["playback_ids"][0]["id"]
+
+    response = anonymous.get(f"/embed/{playback_id}")
+
+    assert response.status_code == 200
+    assert f"/v/{playback_id}.m3u8" in response.content.decode()
+    assert stream["stream_key"].split("?key=")[1] not in response.content.decode()
