@@ -80,7 +80,10 @@ def report(request, secret: str, node: str):
         body = json.loads(request.body or b"{}")
         streams, relays = list(body.get("streams", [])), list(body.get("relays", []))
         final = bool(body.get("final"))
+        if not all(isinstance(item, dict) for item in [*streams, *relays]):
+            raise TypeError
     except (ValueError, AttributeError, TypeError):
-        return HttpResponse("a report is a JSON object\n", status=400, content_type="text/plain")
+        return HttpResponse("a report is a JSON object whose streams and relays are lists of "
+                            "objects\n", status=400, content_type="text/plain")
     return JsonResponse(services.ingest_report(node=node, streams=streams, relays=relays,
                                                 final=final))

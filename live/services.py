@@ -44,7 +44,8 @@ log = logging.getLogger("kino.live")
 Status = LiveStream.Status
 TargetStatus = SimulcastTarget.Status
 INGEST = Actor.system("live ingest")
-# A session missing from its node's report for this long ended without a callback.
+# A session older than this that its node's report no longer lists ended without a
+# callback (the node lost it, or restarted).
 LOST_AFTER = timedelta(seconds=10)
 
 
@@ -397,23 +398,38 @@ def ingest_publish(*, node: str, app: str, name: str, client_id: str, address: s
             raise Refused("unknown stream")
         if stream.status == Status.DISABLED:
             raise Refused("the stream is disabled")
-        if LiveSession.objects.filter(stream=stream, ended_at=None).exists():
-            raise Refused("another encoder is publishing this stream")
-        asset = stream.recording_asset
-        if stream.records and asset is None:
-            asset = _start_recording(stream)
-        session = LiveSession.objects.create(stream=stream, node=node[:128], app=app,
-                                             client_id=client_id[:32], address=address[:64],
-                                             via=via, asset=asset)
-        now = timezone.now()
-        health = {"connected_at": now.isoformat(), "last_seen_at": now.isoformat()}
-        LiveStream.objects.filter(pk=stream.pk).update(connected=True, disconnected_at=None,
-                                                       health=health, updated_at=now)
-        stream.connected, stream.disconnected_at, stream.health = True, None, health
-        _audit(stream, INGEST, "live_stream.connected", {"connected": [False, True]},
-               message=f"{via.upper()} from {address or 'unknown address'} ({session.id}).")
-        _emit(stream, "video.live_stream.connected")
-        dashboard.broadcast_on_commit([stream.id])
+        current = LiveSession.objects.filter(stream=stream, ended_at=None).first()
+        if current is None:
+            return _open_session_for(stream, node=node, app=app, client_id=client_id,
+                                     address=address, via=via)
+        replacing = bool((stream.health or {}).get("stalled")) and not current.drop_requested
+        if replacing:
+            # The connection of an encoder that went away (a dropped network) lingers
+            # until nginx-rtmp notices; a new encoder with the key replaces it: the old
+            # one is disconnected now and the encoder's next retry gets in.
+            LiveSession.objects.filter(pk=current.pk).update(drop_requested=True)
+    raise Refused("another encoder is publishing this stream"
+                  + ("; it has stalled and is being disconnected" if replacing else ""))
+
+
+def _open_session_for(stream: LiveStream, *, node: str, app: str, client_id: str,
+                      address: str, via: str) -> LiveSession:
+    """Within the caller's transaction, with the stream locked."""
+    asset = stream.recording_asset
+    if stream.records and asset is None:
+        asset = _start_recording(stream)
+    session = LiveSession.objects.create(stream=stream, node=node[:128], app=app,
+                                         client_id=client_id[:32], address=address[:64],
+                                         via=via, asset=asset)
+    now = timezone.now()
+    health = {"connected_at": now.isoformat(), "last_seen_at": now.isoformat()}
+    LiveStream.objects.filter(pk=stream.pk).update(connected=True, disconnected_at=None,
+                                                   health=health, updated_at=now)
+    stream.connected, stream.disconnected_at, stream.health = True, None, health
+    _audit(stream, INGEST, "live_stream.connected", {"connected": [False, True]},
+           message=f"{via.upper()} from {address or 'unknown address'} ({session.id}).")
+    _emit(stream, "video.live_stream.connected")
+    dashboard.broadcast_on_commit([stream.id])
     return session
 
 

@@ -435,8 +435,6 @@ def test_every_change_through_the_api_leaves_an_audit_entry(owner):
     assert TARGET_KEY not in text
 
 
-@pytest.mark.xfail(strict=True, reason="API.md promises GET /api/v1/audit-log?object_id= "
-                                       "(audit:read); no such endpoint is routed")
 def test_the_audit_log_of_a_stream_reads_back_through_the_api(owner, client_with_scopes):
     stream_id = create_stream(owner)["id"]
     action(owner, stream_id, "disable")
