@@ -80,3 +80,8 @@ def test_support_staff_can_read_but_not_operate(support_client, stream):
     _action(support_client, stream, "disable")
     stream.refresh_from_db()
     assert stream.status == LiveStream.Status.ACTIVE
+
+
+def test_the_stream_list_links_to_the_live_dashboard(admin_client, stream):
+    page = admin_client.get(changelist_url(LiveStream)).content.decode()
+    assert 'href="/admin/live/dashboard/"' in page
