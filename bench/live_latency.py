@@ -94,8 +94,10 @@ from machine import (
 
 GOAL_LOW = 3.0
 RTMP_MODULE = os.environ.get("NGINX_RTMP_MODULE", "/usr/lib/nginx/modules/ngx_rtmp_module.so")
-# liveSyncDurationCount per mode: templates/playback/embed.html for ours, hls.js's
-# default for the baseline.
+# The live-edge distance the player keeps, as templates/playback/embed.html sets it:
+# liveSyncDuration (seconds) for low, liveSyncDurationCount for standard; hls.js's
+# default (count 3) for the baseline. SYNC_COUNT also paces when simulated viewers join.
+SYNC_SECONDS = {"low": 1.75}
 SYNC_COUNT = {"low": 2, "standard": 3, "baseline": 3}
 INGEST_APP = {"low": "live-low", "standard": "live"}
 # The player with other settings, on the same recordings: (label, count, seconds).
@@ -662,8 +664,10 @@ def simulate(run: Run, sync: float | None = None) -> list[tuple[float, float, in
     [(latency at start, latency at the end, stalls, seconds stalled)].
 
     `sync` is the target latency in seconds (liveSyncDuration); None means the mode's
-    liveSyncDurationCount x TARGETDURATION.
+    setting: SYNC_SECONDS, else liveSyncDurationCount x TARGETDURATION.
     """
+    if sync is None:
+        sync = SYNC_SECONDS.get(run.mode)
     media = {s.uri: s for s in run.segments}
     versions, polls = run.viewer.versions, run.viewer.polls
     poll_times = [t for t, _ in polls]
