@@ -1,0 +1,53 @@
+"""A viewer watches a live stream on the embed page: hls.js in Debian's Chromium."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.browser import chromium_page
+
+from .live import HAVE_RTMP, publish, start_ingest, stop, wait_for
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.live,
+    pytest.mark.skipif(not HAVE_RTMP, reason="needs nginx, libnginx-mod-rtmp and ffmpeg"),
+]
+
+
+def test_the_embed_page_plays_a_low_latency_live_stream_near_its_edge(platform, environment,
+                                                                      make_key):
+    _, secret = make_key(environment)
+    auth = {"Authorization": f"Bearer {secret}"}
+    start_ingest(platform)
+    stream = requests.post(f"{platform.base_url}/api/v1/live-streams", headers=auth, timeout=10,
+                           json={"playback_policy": ["public"], "latency_mode": "low"}).json()
+    playback_id = stream["playback_ids"][0]["id"]
+    with chromium_page() as page:
+        # Before the stream is on air the viewer is told so.
+        response = page.goto(f"{platform.base_url}/embed/{playback_id}?autoplay=1&muted=1")
+        assert response.status == 200
+        page.wait_for_selector(".message", timeout=15_000)
+        assert "not on air" in page.inner_text(".message")
+        encoder = publish(f"{stream['rtmp_url']}/{stream['stream_key']}", seconds=60,
+                          size="640x360")
+        try:
+            wait_for(lambda: requests.get(f"{platform.base_url}/api/v1/live-streams/{stream['id']}",
+                                          headers=auth, timeout=5).json()["status"] == "active",
+                     timeout=20, what="active")
+            page.reload()
+            page.wait_for_function("document.getElementById('player').currentTime > 3",
+                                   timeout=30_000)
+            state = page.evaluate("""() => {
+                const v = document.getElementById('player');
+                const end = v.buffered.length ? v.buffered.end(v.buffered.length - 1) : 0;
+                return {width: v.videoWidth, height: v.videoHeight, paused: v.paused,
+                        behind: end - v.currentTime, error: v.error && v.error.code};
+            }""")
+        finally:
+            stop(encoder)
+    assert state["error"] is None and not state["paused"]
+    assert (state["width"], state["height"]) == (640, 360)
+    # Playing within a couple of segments of what has arrived: the live edge, not the start.
+    assert state["behind"] < 3.0, state
