@@ -281,6 +281,9 @@ if not _webhook_waits or any(w < 0 for w in _webhook_waits):
 # Off in production: a webhook URL is a user's URL like any other.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1)
+# A retry due within this many seconds gets a task that waits for it (holding a worker
+# that long at most); later ones are queued by the every-minute schedule.
+WEBHOOK_PROMPT_RETRY_SECONDS = env_int("WEBHOOK_PROMPT_RETRY_SECONDS", 10, minimum=0)
 
 # --- playback -------------------------------------------------------------------
 # Signs the path tokens of child playlists and segments; nginx delivery needs the same

@@ -4,6 +4,14 @@ A worker claims a delivery with a compare-and-swap UPDATE that sets a fresh clai
 token; every later write is conditioned on that token, so a worker that lost its
 claim (it stalled past claim_expires_at and another took over) changes nothing.
 The HTTP request runs outside any transaction.
+
+A commit that writes deliveries wakes the dispatch (services.wake_dispatch): one task
+is queued unless one is already waiting to start. A task sends what it was queued for,
+then keeps claiming whatever else is due (oldest first, the same compare-and-swap) for
+a few seconds, so a burst is sent by the workers already running, not by one queued
+task per delivery.
+A retry due within WEBHOOK_PROMPT_RETRY_SECONDS gets a task that waits for it; later
+ones are queued by the every-minute deliver_due schedule.
 """
 
 from __future__ import annotations
@@ -25,11 +33,19 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from foundation import outbound
-from foundation.tasks import enqueue
+from foundation.context import request_id_scope
+from foundation.tasks import enqueue, enqueue_on_commit
 
 from .api.serializers import EventSerializer
-from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from .services import DELIVER, active_secrets, deliver_on_commit, retry_waits
+from .models import (
+    DispatchWakeup,
+    Event,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSecret,
+)
+from .services import DELIVER, DRAIN, active_secrets, deliver_on_commit, retry_waits
 
 log = logging.getLogger("kino.webhooks")
 
@@ -37,6 +53,11 @@ Status = WebhookDelivery.Status
 EXCERPT_BYTES = 1024
 DISABLE_AFTER = timedelta(days=5)
 MAX_RETRY_AFTER = timedelta(days=1)
+DELIVER_WHEN_DUE = "webhooks.tasks.deliver_when_due"
+# How long one task keeps taking further due deliveries: long enough to carry a burst,
+# short enough that processing jobs sharing the workers are not kept waiting.
+DRAIN_SECONDS = 10.0
+DRAIN_LIMIT = 1000
 PRIVATE_NETWORKS = outbound.parse_networks([
     "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
     "100.64.0.0/10",
@@ -65,18 +86,44 @@ def _due(now: datetime) -> Q:
             | Q(status=Status.DELIVERING, claim_expires_at__lt=now))
 
 
-def claim(delivery_id: str) -> WebhookDelivery | None:
-    """Take a due delivery for this worker; None if another has it or it is not due."""
-    now = timezone.now()
+def _take(delivery_id: str, now: datetime) -> str | None:
+    """The compare-and-swap: a fresh claim token on a due delivery, or None."""
     token = secrets.token_hex(16)
     changed = WebhookDelivery.objects.filter(_due(now), pk=delivery_id).update(
         status=Status.DELIVERING, claim_token=token,
         claim_expires_at=now + timedelta(seconds=claim_seconds()),
         attempts=F("attempts") + 1, updated_at=now)
-    if changed != 1:
+    return token if changed == 1 else None
+
+
+def _with_related():
+    return WebhookDelivery.objects.select_related("endpoint", "event", "event__environment")
+
+
+def claim(delivery_id: str) -> WebhookDelivery | None:
+    """Take a due delivery for this worker; None if another has it or it is not due."""
+    token = _take(delivery_id, timezone.now())
+    return _with_related().get(pk=delivery_id, claim_token=token) if token else None
+
+
+def claim_next() -> WebhookDelivery | None:
+    """Take the pending delivery that has been due longest; None when nothing is due.
+
+    Rows another worker is claiming are skipped (SKIP LOCKED on PostgreSQL; SQLite runs
+    one writer at a time), and the claim itself is the same compare-and-swap as claim().
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (_with_related().select_for_update(skip_locked=True, of=("self",))
+                    .filter(status=Status.PENDING, next_attempt_at__lte=now)
+                    .order_by("next_attempt_at").first())
+        token = _take(delivery.pk, now) if delivery is not None else None
+    if token is None:
         return None
-    return (WebhookDelivery.objects.select_related("endpoint", "event", "event__environment")
-            .get(pk=delivery_id, claim_token=token))
+    # What the UPDATE wrote, on the row it locked.
+    delivery.status, delivery.claim_token = Status.DELIVERING, token
+    delivery.attempts += 1
+    return delivery
 
 
 def _fenced(delivery: WebhookDelivery):
@@ -193,8 +240,10 @@ def record(delivery: WebhookDelivery, outcome: Outcome, started_at: datetime) ->
             latency_ms=outcome.latency_ms, response_excerpt=outcome.excerpt,
             error=outcome.error[:500])
         if outcome.ok:
-            WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
-                failing_since=None)
+            if endpoint.failing_since is not None:
+                # Read with the claim: a failure recorded since then is cleared by the
+                # next success instead of this one.
+                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
         elif outcome.status_code == 410:
             _disable(endpoint, "The endpoint answered 410 Gone.")
         else:
@@ -207,6 +256,8 @@ def record(delivery: WebhookDelivery, outcome: Outcome, started_at: datetime) ->
                 "enable the endpoint and replay its dead deliveries."))
         if wait is not None and wait <= 0:
             deliver_on_commit([delivery.id])
+        elif wait is not None and wait <= settings.WEBHOOK_PROMPT_RETRY_SECONDS:
+            enqueue_on_commit(DELIVER_WHEN_DUE, delivery.id, delivery.attempts, keep_result=False)
     return dst
 
 
@@ -224,17 +275,34 @@ def _give_up(delivery: WebhookDelivery, error: str) -> None:
 
 
 # --- entry points -------------------------------------------------------------------
-def deliver(delivery_id: str) -> str | None:
-    """One attempt of one delivery. Returns its new status, or None if not claimed."""
-    delivery = claim(delivery_id)
-    if delivery is None:
-        return None
-    endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
-    delivery.endpoint = endpoint
+class SecretsCache:
+    """The endpoints' secrets for one drain, read again after `ttl` seconds.
+
+    A secret added by a rotation signs from the next read on; the secrets it replaces
+    stay valid for a day, so a receiver that knows either verifies every delivery.
+    Expiry is checked at each use.
+    """
+
+    def __init__(self, ttl: float = 1.0):
+        self.ttl = ttl
+        self._read: dict[str, tuple[float, list[WebhookSecret]]] = {}
+
+    def active(self, endpoint: WebhookEndpoint) -> list[str]:
+        read_at, rows = self._read.get(endpoint.pk, (0.0, []))
+        if time.monotonic() - read_at > self.ttl:
+            rows = list(endpoint.secrets.all())
+            self._read[endpoint.pk] = (time.monotonic(), rows)
+        now = timezone.now()
+        return [s.secret for s in rows if s.expires_at is None or s.expires_at > now]
+
+
+def attempt(delivery: WebhookDelivery, secrets_cache: SecretsCache | None = None) -> str | None:
+    """One attempt of a claimed delivery. Returns its new status, None if the claim was lost."""
+    endpoint = delivery.endpoint  # read with the claim: as fresh as the claim itself
     if not endpoint.enabled:
         _give_up(delivery, f"The endpoint is disabled: {endpoint.disabled_reason or 'by hand'}.")
         return Status.DEAD
-    signing = active_secrets(endpoint)
+    signing = secrets_cache.active(endpoint) if secrets_cache else active_secrets(endpoint)
     started_at = timezone.now()
     outcome = send(delivery, signing)
     result = record(delivery, outcome, started_at)
@@ -243,11 +311,69 @@ def deliver(delivery_id: str) -> str | None:
     return result
 
 
+def deliver(delivery_id: str, *, drain: bool = True) -> str | None:
+    """One attempt of one delivery, then (with `drain`) the others that are due.
+
+    Returns the delivery's new status, or None if it was not claimed here.
+    """
+    delivery = claim(delivery_id)
+    result = attempt(delivery) if delivery is not None else None
+    if drain:
+        drain_due()
+    return result
+
+
+def drain_due(*, seconds: float = DRAIN_SECONDS, limit: int = DRAIN_LIMIT) -> int:
+    """Send due deliveries, oldest first, until none is due or the budget is spent.
+
+    Stopping early loses nothing (the every-minute schedule queues whatever is due), but
+    a task to carry on is queued so that a backlog keeps moving at full speed.
+    """
+    deadline = time.monotonic() + seconds
+    cache = SecretsCache()
+    sent = 0
+    while sent < limit and time.monotonic() < deadline:
+        delivery = claim_next()
+        if delivery is None:
+            return sent
+        with request_id_scope(delivery.event.request_id or None):  # the change it reports
+            attempt(delivery, cache)
+        sent += 1
+    enqueue(DRAIN, keep_result=False)  # more may be due: carry on in a new task
+    return sent
+
+
+def drain_woken() -> int:
+    """The task wake_dispatch queues: let the next commit queue another, then send."""
+    DispatchWakeup.objects.filter(pk=1).update(queued_at=None)
+    return drain_due()
+
+
+def deliver_when_due(delivery_id: str, attempts: int) -> str | None:
+    """Wait (at most WEBHOOK_PROMPT_RETRY_SECONDS) until a retry is due, then send it.
+
+    Returns at once when the retry is no longer waiting: sent meanwhile by another
+    task, retried by hand, or the endpoint deleted.
+    """
+    cap = time.monotonic() + settings.WEBHOOK_PROMPT_RETRY_SECONDS
+    while True:
+        due = (WebhookDelivery.objects.filter(pk=delivery_id, status=Status.PENDING,
+                                              attempts=attempts)
+               .values_list("next_attempt_at", flat=True).first())
+        if due is None:
+            return None
+        wait = (due - timezone.now()).total_seconds()
+        if wait <= 0 or time.monotonic() >= cap:
+            break
+        time.sleep(min(wait + 0.01, max(0.0, cap - time.monotonic())))
+    return deliver(delivery_id)
+
+
 def deliver_due(limit: int = 1000) -> int:
     """Queue the deliveries that are due, and those whose worker was lost."""
     ids = list(WebhookDelivery.objects.filter(_due(timezone.now()))
                .order_by("next_attempt_at").values_list("id", flat=True)[:limit])
     for delivery_id in ids:
         # Claiming is a compare-and-swap: a delivery queued twice is sent once.
-        enqueue(DELIVER, delivery_id)
+        enqueue(DELIVER, delivery_id, keep_result=False)
     return len(ids)

@@ -117,3 +117,19 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt of {self.delivery_id} at {self.started_at}"
+
+
+class DispatchWakeup(models.Model):
+    """One row: set while a task that sends due deliveries is queued and not started.
+
+    A commit that wrote deliveries queues such a task only when none is waiting to start:
+    the waiting one clears this row before it claims anything, so it sees them. A row
+    older than a few seconds no longer counts (the task may be lost, or stuck behind busy
+    workers), and the every-minute schedule remains the safety net.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"dispatch wake-up queued at {self.queued_at}" if self.queued_at else "idle"

@@ -13,25 +13,62 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Max
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from foundation.audit import audit_record, diff
 from foundation.context import Actor, current_request_id
 from foundation.errors import Conflict, InvalidTransition
-from foundation.tasks import enqueue_on_commit
+from foundation.tasks import enqueue, enqueue_on_commit
 
-from .models import Event, WebhookDelivery, WebhookEndpoint, WebhookSecret
+from .models import DispatchWakeup, Event, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 Status = WebhookDelivery.Status
 ROTATION_OVERLAP = timedelta(hours=24)
 DELIVER = "webhooks.tasks.deliver"
+DRAIN = "webhooks.tasks.drain"
+# A queued wake-up task that has not started after this long no longer stops commits
+# from queueing another.
+WAKEUP_STALE = timedelta(seconds=5)
 
 
 def deliver_on_commit(delivery_ids: list[str]) -> None:
+    # Deliveries leave their own rows (attempts); django-q2's result rows would only
+    # slow every delivery down.
     for delivery_id in delivery_ids:
-        enqueue_on_commit(DELIVER, delivery_id)
+        enqueue_on_commit(DELIVER, delivery_id, keep_result=False)
+
+
+def wake_dispatch() -> bool:
+    """Queue a task that sends every due delivery, unless one is queued and not started.
+
+    Runs after the commit that wrote the deliveries (outside any transaction). Returns
+    whether it queued one.
+    """
+    now = timezone.now()
+    if DispatchWakeup.objects.filter(pk=1, queued_at__gte=now - WAKEUP_STALE).exists():
+        return False  # a task is waiting to start; it clears the row, then claims ours
+    idle = Q(queued_at__isnull=True) | Q(queued_at__lt=now - WAKEUP_STALE)
+    for _ in range(2):
+        if DispatchWakeup.objects.filter(idle, pk=1).update(queued_at=now) == 1:
+            break
+        if DispatchWakeup.objects.filter(pk=1).exists():
+            return False  # the waiting task clears the row after this, then claims ours
+        try:
+            with transaction.atomic():
+                DispatchWakeup.objects.create(pk=1, queued_at=now)
+            break
+        except IntegrityError:
+            continue  # created meanwhile: try the compare-and-swap again
+    else:
+        return False
+    enqueue(DRAIN, keep_result=False)
+    return True
+
+
+def wake_dispatch_on_commit() -> None:
+    transaction.on_commit(wake_dispatch)
 
 
 def retry_waits() -> list[float]:
@@ -68,8 +105,8 @@ def _fan_out(event: Event) -> None:
     due = timezone.now() + timedelta(seconds=first)
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(endpoint=e, event=event, next_attempt_at=due) for e in endpoints)
-    if first <= 0:
-        deliver_on_commit([d.id for d in deliveries])
+    if first <= 0 and deliveries:
+        wake_dispatch_on_commit()
     # Otherwise webhooks.tasks.deliver_due picks them up when they are due.
 
 

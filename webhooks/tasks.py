@@ -12,5 +12,15 @@ def deliver(delivery_id: str, request_id: str | None = None) -> str | None:
         return dispatch.deliver(delivery_id)
 
 
+def deliver_when_due(delivery_id: str, attempts: int, request_id: str | None = None) -> str | None:
+    with request_id_scope(request_id):
+        return dispatch.deliver_when_due(delivery_id, attempts)
+
+
+def drain(request_id: str | None = None) -> int:
+    with request_id_scope(request_id):
+        return dispatch.drain_woken()
+
+
 def deliver_due() -> int:
     return dispatch.deliver_due()

@@ -18,9 +18,14 @@ FAST = "0,0.2,0.2,0.2"
 
 @pytest.fixture
 def fast_retries(settings):
-    """Four attempts, 0.2 s apart, and receivers on loopback allowed."""
+    """Four attempts, 0.2 s apart, and receivers on loopback allowed.
+
+    Retries wait for the schedule (drive() plays it), not for a task of their own, so a
+    test sees one attempt at a time even when tasks run in-process.
+    """
     settings.WEBHOOK_RETRY_SCHEDULE = FAST
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    settings.WEBHOOK_PROMPT_RETRY_SECONDS = 0
     return settings
 
 
