@@ -1,7 +1,8 @@
 """Idempotency-Key on POST: replay the first response, 422 on another body, 409 in flight.
 
 The record is claimed in its own short transaction, so a concurrent request with the
-same key sees it and gets 409. The view's writes and the record's completion then
+same key sees it and gets 409 (two that claim at the same instant are decided by the
+unique constraint). The view's writes and the record's completion then
 commit together: either the object exists and the record holds its response, or
 neither does and an abandoned claim can be taken again once it is stale.
 """
@@ -54,15 +55,18 @@ def claim(*, scope: str, key: str, fingerprint: str) -> IdempotencyRecord | dict
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidKey(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.")
     now = timezone.now()
-    for _ in range(2):
-        try:
-            with transaction.atomic():
-                return IdempotencyRecord.objects.create(scope=scope, key=key, fingerprint=fingerprint)
-        except IntegrityError:
-            pass
+    for _ in range(3):
+        # Look before inserting: on SQLite an INSERT waits for the database's one writer,
+        # which may be the first request itself, holding its transaction until it ends;
+        # a read does not wait, so a request arriving meanwhile is answered 409 at once.
         existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if existing is None:
-            continue
+            try:
+                with transaction.atomic():
+                    return IdempotencyRecord.objects.create(scope=scope, key=key,
+                                                            fingerprint=fingerprint)
+            except IntegrityError:
+                continue  # claimed by a concurrent request a moment ago: judge that one
         expired = existing.created_at < now - RETENTION
         abandoned = (existing.state == IdempotencyRecord.State.IN_PROGRESS
                      and existing.created_at < now - ABANDONED_AFTER)

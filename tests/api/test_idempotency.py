@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+import requests
 from django.utils import timezone
 
+from foundation.api import idempotency
 from foundation.api.idempotency import fingerprint
 from foundation.models import AuditEntry, IdempotencyRecord
 from media_core.api import views
@@ -237,3 +241,80 @@ def test_a_refused_request_does_not_claim_the_key(client_with_scopes, owner):
 
     assert_problem(refused, 403)
     assert post_upload(owner, "order-1").status_code == 201
+
+
+@pytest.mark.parametrize("handler_seconds", [0.0, 0.5])
+def test_two_concurrent_posts_with_one_key_create_one_object(live_server, environment,
+                                                             make_key, monkeypatch,
+                                                             handler_seconds):
+    """Two real requests on two connections claim the key at the same moment."""
+    _, secret = make_key(environment)
+    together = threading.Barrier(2, timeout=10)
+    real_claim, real_create = idempotency.claim, uploads.upload_create
+
+    def claim_together(**kwargs):
+        together.wait()
+        return real_claim(**kwargs)
+
+    def slow_create(**kwargs):
+        time.sleep(handler_seconds)  # the winner is still running when the other asks
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(idempotency, "claim", claim_together)
+    monkeypatch.setattr(uploads, "upload_create", slow_create)
+    responses: list[requests.Response] = []
+
+    def post():
+        responses.append(requests.post(
+            f"{live_server.url}/api/v1/uploads", json=BODY, timeout=60,
+            headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": "order-1"}))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses in ([201, 201], [201, 409]), [r.text[:300] for r in responses]
+    created = [r for r in responses if r.status_code == 201]
+    assert len({r.json()["id"] for r in created}) == 1
+    assert sum("Idempotent-Replayed" not in r.headers for r in created) == 1
+    for refused in (r for r in responses if r.status_code == 409):
+        assert refused.json()["code"] == "idempotency_key_in_use"
+    assert Upload.objects.count() == 1
+    assert IdempotencyRecord.objects.get(key="order-1").state == "completed"
+
+
+def test_a_post_arriving_while_the_first_is_running_gets_409_at_once(live_server, environment,
+                                                                     make_key, monkeypatch):
+    """The first request holds its transaction open; the second is told, not kept waiting."""
+    _, secret = make_key(environment)
+    running, second_answered = threading.Event(), threading.Event()
+    real_create = uploads.upload_create
+
+    def slow_create(**kwargs):
+        running.set()
+        second_answered.wait(timeout=3)
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(uploads, "upload_create", slow_create)
+    headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "order-1"}
+    url = f"{live_server.url}/api/v1/uploads"
+    first: list[requests.Response] = []
+    thread = threading.Thread(
+        target=lambda: first.append(requests.post(url, json=BODY, headers=headers, timeout=60)))
+    thread.start()
+    assert running.wait(timeout=10)
+
+    started = time.monotonic()
+    second = requests.post(url, json=BODY, headers=headers, timeout=60)
+    waited = time.monotonic() - started
+    second_answered.set()
+    thread.join(timeout=60)
+
+    assert second.status_code == 409, second.text[:300]
+    assert second.json()["code"] == "idempotency_key_in_use"
+    assert waited < 2
+    assert first[0].status_code == 201
+    assert Upload.objects.count() == 1
