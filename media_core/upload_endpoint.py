@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from foundation.api.problems import problem_response
 from foundation.errors import Conflict, InvalidTransition
-from media_core import staging
+from media_core import request_body, staging
 from media_core.models import Upload
 from media_core.services import uploads as services
 from media_core.storage import media_storage
@@ -246,10 +246,11 @@ def _write(request, upload: Upload, *, offset: int, checksum: tuple[str, bytes] 
     written, too_long, interrupted = 0, False, False
     last_renewal = time.monotonic()
     handle = staging.open_for_append(upload.id, offset)
+    body = request_body.open_body(request, CHUNK)
     try:
         while True:
             try:
-                chunk = request.read(CHUNK)
+                chunk = body.read()
             except (UnreadablePostError, OSError):
                 interrupted = True
                 break
@@ -311,12 +312,11 @@ def _write(request, upload: Upload, *, offset: int, checksum: tuple[str, bytes] 
     return Written(response, new_offset)
 
 
-def _write_slices(handle, chunk: bytes) -> None:
+def _write_slices(handle, chunk: memoryview) -> None:
     # One 1 MiB write() costs the kernel far more per byte (page-cache copy) than the
     # same bytes in 64 KiB writes: measured by bench/upload.py, 2.7 vs 1.4 CPU-s per GiB.
-    view = memoryview(chunk)
-    for start in range(0, len(view), WRITE_SLICE):
-        handle.write(view[start:start + WRITE_SLICE])
+    for start in range(0, len(chunk), WRITE_SLICE):
+        handle.write(chunk[start:start + WRITE_SLICE])
 
 
 def _complete(upload: Upload, *, size: int, whole_file: bool) -> HttpResponse:
