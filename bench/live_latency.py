@@ -803,7 +803,8 @@ def report(runs: list[Run], opts) -> bool:
             f"{med(avail):>7.2f} / {pct(avail, 95):>5.2f} s "
             f"{med(start):>6.2f} / {pct(start, 95):>5.2f} s {med(end):>5.2f} / {pct(end, 95):>5.2f} s "
             f"{sum(1 for x in j if x[2]):>4}/{len(j):<4}{ratio:>8}")
-    say("  (player: hls.js liveSyncDurationCount as the embed page sets it: low 2, standard 3; "
+    say("  (player: hls.js live sync as the embed page sets it: low liveSyncDuration 1.75 s, "
+        "standard liveSyncDurationCount 3; "
         "hls.js default 3 for the baseline; joins at every 50 ms poll)")
 
     say()
