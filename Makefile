@@ -17,7 +17,11 @@ run: deps
 
 test: TOOLS = $(TEST_TOOLS)
 test: deps
-	Q_CLUSTER_NAME=kino-test-$$$$ $(VENV)/bin/pytest -q
+	# Everything but tests/e2e in two processes; then the end-to-end tests, which start
+	# servers and workers of their own, one at a time.
+	export Q_CLUSTER_NAME=kino-test-$$$$; \
+	$(VENV)/bin/pytest -q -n 2 --ignore=tests/e2e $(PYTEST_ARGS) && \
+	$(VENV)/bin/pytest -q tests/e2e $(PYTEST_ARGS)
 
 deps: system-deps $(STAMP)
 

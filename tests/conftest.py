@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django_q.conf import Conf
 from rest_framework.test import APIClient
@@ -8,6 +10,21 @@ from foundation.context import Actor
 from media_core.services.api_keys import api_key_create, environment_get_or_create
 
 ADMIN = Actor.system("tests")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_redis_names():
+    """Under pytest-xdist, each test process keeps its cache entries and channel groups
+    apart from the others' on a shared Redis (each already has its own database)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    from django.conf import settings
+
+    settings.CACHES["default"]["KEY_PREFIX"] = f"kino-test-{worker}"
+    layer = settings.CHANNEL_LAYERS["default"]
+    if "CONFIG" in layer:
+        layer["CONFIG"]["prefix"] = f"asgi-test-{worker}"
 
 
 @pytest.fixture(autouse=True)

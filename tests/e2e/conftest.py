@@ -80,13 +80,19 @@ class Platform:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def stop(self) -> None:
-        for proc in [*self.workers, self.web]:
-            if proc is None or proc.poll() is not None:
-                continue
+        """SIGTERM every process at once, then SIGKILL what is still running after 1.5 s:
+        the test is over, so nothing they might still finish matters."""
+        running = [p for p in [*self.workers, self.web] if p is not None and p.poll() is None]
+        for proc in running:
             try:
                 os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=3)  # a worker between tasks stops at once; don't wait longer
-            except (subprocess.TimeoutExpired, ProcessLookupError):
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 1.5
+        for proc in running:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.01))
+            except subprocess.TimeoutExpired:
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
                 except ProcessLookupError:
