@@ -95,6 +95,14 @@ def parse_networks(values: Iterable[str | IPNetwork]) -> tuple[IPNetwork, ...]:
                  else ipaddress.ip_network(v.strip(), strict=False) for v in values)
 
 
+# Loopback and private ranges: what a development or test setting may open up for
+# outbound requests that are otherwise public-only (webhooks, simulcast targets).
+PRIVATE_NETWORKS = parse_networks([
+    "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
+    "100.64.0.0/10",
+])
+
+
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address a 6to4, Teredo or NAT64 address leads to, if any."""
     if ip.sixtofour:

@@ -26,9 +26,10 @@ PROTOCOL_WHITELIST = "file,pipe"
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """In a child before exec (preexec_fn): receive `sig` when the parent dies."""
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
     except OSError:
         pass  # not Linux: the time limit still bounds the child
 
@@ -65,7 +66,7 @@ def run(args: list[str], *, timeout: float, on_progress: Callable[[dict[str, str
     started = time.monotonic()
     proc = subprocess.Popen(
         args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=_die_with_parent, close_fds=True,
+        preexec_fn=die_with_parent, close_fds=True,
     )
     tail: collections.deque[str] = collections.deque(maxlen=stderr_lines)
 

@@ -58,14 +58,10 @@ DELIVER_WHEN_DUE = "webhooks.tasks.deliver_when_due"
 # short enough that processing jobs sharing the workers are not kept waiting.
 DRAIN_SECONDS = 10.0
 DRAIN_LIMIT = 1000
-PRIVATE_NETWORKS = outbound.parse_networks([
-    "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
-    "100.64.0.0/10",
-])
 
 
 def allowed_networks() -> tuple[outbound.IPNetwork, ...]:
-    return PRIVATE_NETWORKS if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS else ()
+    return outbound.PRIVATE_NETWORKS if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS else ()
 
 
 def check_url(url: str) -> None:

@@ -19,7 +19,6 @@ an ingest node needs only the platform's URL and the shared secret.
 from __future__ import annotations
 
 import collections
-import ctypes
 import itertools
 import json
 import logging
@@ -38,6 +37,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from media_core.ffmpeg import die_with_parent
+
 from . import config
 from .targets import TargetRefused, check_target
 
@@ -45,15 +46,11 @@ log = logging.getLogger("kino.live.ingest")
 STOP_GRACE_SECONDS = 3.0
 RELAY_RW_TIMEOUT_US = 5_000_000
 MAX_BACKOFF = 30.0
-_PR_SET_PDEATHSIG = 1
 
 
 def _die_with(sig: int):
     def apply() -> None:
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
-        except OSError:
-            pass
+        die_with_parent(sig)
         os.setpgrp()  # a terminal's Ctrl-C reaches us, and we stop the children in order
     return apply
 

@@ -14,11 +14,6 @@ from django.conf import settings
 
 from foundation import outbound
 
-PRIVATE_NETWORKS = outbound.parse_networks([
-    "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
-    "100.64.0.0/10",
-])
-
 
 class TargetRefused(Exception):
     pass
@@ -37,7 +32,7 @@ def check_target(url: str) -> list[str]:
         addresses = outbound.resolve(parts.hostname, port)
     except outbound.OutboundUnavailable as exc:
         raise TargetRefused(f"The host {parts.hostname} could not be resolved.") from exc
-    allowed = PRIVATE_NETWORKS if settings.SIMULCAST_ALLOW_PRIVATE_TARGETS else ()
+    allowed = outbound.PRIVATE_NETWORKS if settings.SIMULCAST_ALLOW_PRIVATE_TARGETS else ()
     if not all(outbound.is_allowed(a, allowed) for a in addresses):
         raise TargetRefused("The URL points to a private or local address; simulcast targets "
                             "must be public.")
