@@ -1,22 +1,11 @@
 from django.db import migrations
 
+from foundation.schedules import install_schedules
+
 SCHEDULES = [
     # Deliveries due for another attempt, and those whose worker was lost mid-send.
     ("deliver-due-webhooks", "webhooks.tasks.deliver_due", "I", 1),
 ]
-
-
-def install(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    for name, func, kind, minutes in SCHEDULES:
-        Schedule.objects.update_or_create(
-            name=name, defaults={"func": func, "schedule_type": kind, "minutes": minutes, "repeats": -1}
-        )
-
-
-def uninstall(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
-    Schedule.objects.filter(name__in=[name for name, *_ in SCHEDULES]).delete()
 
 
 class Migration(migrations.Migration):
@@ -24,4 +13,4 @@ class Migration(migrations.Migration):
         ("webhooks", "0002_endpoints_deliveries"),
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
     ]
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [install_schedules(*SCHEDULES)]
