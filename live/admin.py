@@ -47,31 +47,37 @@ class ConnectedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class SimulcastTargetInline(ReadOnlyInline):
-    model = SimulcastTarget
-    fields = ["id", "url", "key_hint", "status_shown", "error", "restarts", "updated_at"]
-    readonly_fields = fields
+class TargetFields:
+    """How a simulcast target shows, inline and on its own page: the key as a hint only."""
 
     @admin.display(description="stream key")
     def key_hint(self, target: SimulcastTarget) -> str:
         return target.key_hint
 
-    @admin.display(description="status")
+    @admin.display(description="status", ordering="status")
     def status_shown(self, target: SimulcastTarget) -> str:
         return state_label(target.status)
 
 
-class SessionInline(ReadOnlyInline):
+class SessionFields:
+    @admin.display(description="recording")
+    def asset_link(self, session: LiveSession) -> str:
+        return link_to(session.asset)
+
+
+class SimulcastTargetInline(TargetFields, ReadOnlyInline):
+    model = SimulcastTarget
+    fields = ["id", "url", "key_hint", "status_shown", "error", "restarts", "updated_at"]
+    readonly_fields = fields
+
+
+class SessionInline(SessionFields, ReadOnlyInline):
     model = LiveSession
     fields = ["id", "via", "address", "node", "app", "started_at", "playable_at", "ended_at",
               "end_reason", "bytes_in", "asset_link"]
     readonly_fields = fields
     ordering = ["-id"]
     max_num = 20
-
-    @admin.display(description="recording")
-    def asset_link(self, session: LiveSession) -> str:
-        return link_to(session.asset)
 
 
 class HealthSampleInline(ReadOnlyInline):
@@ -211,7 +217,7 @@ class LiveStreamAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LiveSession)
-class LiveSessionAdmin(ReadOnlyAdmin):
+class LiveSessionAdmin(SessionFields, ReadOnlyAdmin):
     """Every publish: who connected from where, for how long, and what it recorded."""
 
     list_display = ["id", "stream_link", "via", "address", "node", "started_at", "ended_at",
@@ -229,13 +235,9 @@ class LiveSessionAdmin(ReadOnlyAdmin):
     def stream_link(self, session: LiveSession) -> str:
         return link_to(session.stream)
 
-    @admin.display(description="recording")
-    def asset_link(self, session: LiveSession) -> str:
-        return link_to(session.asset)
-
 
 @admin.register(SimulcastTarget)
-class SimulcastTargetAdmin(ReadOnlyAdmin):
+class SimulcastTargetAdmin(TargetFields, ReadOnlyAdmin):
     list_display = ["id", "stream_link", "url", "status_shown", "updated_at"]
     list_filter = ["status"]
     search_fields = ["=id", "=stream__id", "url"]
@@ -246,14 +248,6 @@ class SimulcastTargetAdmin(ReadOnlyAdmin):
     @admin.display(description="live stream")
     def stream_link(self, target: SimulcastTarget) -> str:
         return link_to(target.stream)
-
-    @admin.display(description="stream key")
-    def key_hint(self, target: SimulcastTarget) -> str:
-        return target.key_hint
-
-    @admin.display(description="status", ordering="status")
-    def status_shown(self, target: SimulcastTarget) -> str:
-        return state_label(target.status)
 
     @admin.display(description="audit trail")
     def audit_trail(self, target: SimulcastTarget) -> str:
