@@ -56,7 +56,7 @@ import requests
 from machine import (
     CLK_TCK,
     IDLE_CORES,
-    ROOT,
+    Processes,
     cpu_model,
     find_tool,
     free_port,
@@ -100,49 +100,8 @@ def wait_port(port: int, proc: subprocess.Popen, log: Path, seconds: float = 60)
             time.sleep(0.1)
 
 
-class Processes:
-    """Everything the bench starts, each in its own session, stopped at the end."""
-
-    def __init__(self, work: Path, env: dict):
-        self.work = work
-        self.env = env
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.logs: dict[str, Path] = {}
-
-    def spawn(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = self.work / f"{name}.log"
-        self.logs[name] = log
-        with open(log, "ab") as fh:
-            proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=fh,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-        self.procs[name] = proc
-        debug(f"{name} pid {proc.pid}: {shlex.join(args)}")
-        return proc
-
-    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-
-    def stop_all(self) -> None:
-        for name in list(self.procs):
-            self.stop(name, signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
-
-    def manage(self, *args: str) -> str:
-        proc = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            raise SystemExit(f"manage.py {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
-        return proc.stdout
+def _processes(work: Path, env: dict) -> Processes:
+    return Processes(work, env, log=debug, quit_with={"nginx": signal.SIGQUIT})
 
 
 def make_clip(path: Path) -> None:
@@ -316,7 +275,7 @@ def main() -> int:
            "PLAYBACK_PATH_SECRET": secrets.token_hex(16),
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1",
            "DJANGO_SETTINGS_MODULE": "config.settings"}
-    procs = Processes(work, env)
+    procs = _processes(work, env)
     results: dict[str, list[WrkResult]] = {}
     say(f"machine: {os.cpu_count()} CPUs, {cpu_model()}, {platform_info.platform()}")
     try:

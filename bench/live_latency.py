@@ -83,7 +83,7 @@ import requests
 from machine import (
     CLK_TCK,
     IDLE_CORES,
-    ROOT,
+    Processes,
     cpu_model,
     find_tool,
     free_port,
@@ -135,50 +135,10 @@ def med(values: list[float]) -> float:
 # --- processes ----------------------------------------------------------------------
 
 
-class Processes:
-    """Everything the bench starts, each in its own session, stopped at the end."""
-
-    def __init__(self, work: Path, env: dict):
-        self.work = work
-        self.env = env
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.logs: dict[str, Path] = {}
-
-    def spawn(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = self.work / f"{name}.log"
-        self.logs[name] = log
-        with open(log, "ab") as fh:
-            proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=fh,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-        self.procs[name] = proc
-        debug(f"{name} pid {proc.pid}: {shlex.join(args)}")
-        return proc
-
-    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        except ProcessLookupError:
-            pass
-
-    def stop_all(self) -> None:
-        # The ingest first: it stops its nginx and reports to the web server.
-        for name in sorted(self.procs, key=lambda n: n != "ingest"):
-            self.stop(name, signal.SIGQUIT if name == "bare-nginx" else signal.SIGTERM)
-
-    def manage(self, *args: str) -> str:
-        proc = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=300)
-        if proc.returncode != 0:
-            raise SystemExit(f"manage.py {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
-        return proc.stdout
+def _processes(work: Path, env: dict) -> Processes:
+    # The ingest first: it stops its nginx and reports to the web server.
+    return Processes(work, env, log=debug, quit_with={"bare-nginx": signal.SIGQUIT},
+                     stop_first=("ingest",))
 
 
 def wait_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 60) -> None:
@@ -928,7 +888,7 @@ def main() -> int:
            "SRT_PORTS": f"{srt.start}-{srt.stop - 1}", "LIVE_DIR": str(live_dir),
            "LIVE_INGEST_SECRET": secrets.token_hex(16), "NGINX_BIN": nginx,
            "NGINX_RTMP_MODULE": RTMP_MODULE}
-    procs = Processes(work, env)
+    procs = _processes(work, env)
     runs: list[Run] = []
     nginx_version = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip()
     ffmpeg_version = subprocess.run(["ffmpeg", "-version"], capture_output=True,

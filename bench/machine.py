@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -78,3 +81,54 @@ def venv_bin(name: str) -> str:
 def find_tool(name: str) -> str | None:
     """A system tool (nginx, wrk), also where Debian puts daemons."""
     return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+
+
+class Processes:
+    """Everything the bench starts, each in its own session, stopped at the end."""
+
+    def __init__(self, work: Path, env: dict, *, log=lambda message: None,
+                 quit_with: dict[str, int] | None = None, stop_first: tuple[str, ...] = ()):
+        """`quit_with`: the signal that stops a process gracefully, by name (SIGTERM
+        otherwise); `stop_first`: names stopped before the others at the end."""
+        self.work = work
+        self.env = env
+        self.log = log
+        self.quit_with = quit_with or {}
+        self.stop_first = stop_first
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+
+    def spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = self.work / f"{name}.log"
+        self.logs[name] = log
+        with open(log, "ab") as fh:
+            proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=fh,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        self.procs[name] = proc
+        self.log(f"{name} pid {proc.pid}: {shlex.join(args)}")
+        return proc
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+    def stop_all(self) -> None:
+        for name in sorted(self.procs, key=lambda n: n not in self.stop_first):
+            self.stop(name, self.quit_with.get(name, signal.SIGTERM))
+
+    def manage(self, *args: str) -> str:
+        proc = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            raise SystemExit(f"manage.py {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+        return proc.stdout
