@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -141,9 +143,6 @@ class LiveStreamSerializer(serializers.ModelSerializer):
 
 
 def health_data(stream: LiveStream) -> dict:
-    from django.utils import timezone
-    from django.utils.dateparse import parse_datetime
-
     h = stream.health or {}
     connected_at = parse_datetime(h["connected_at"]) if h.get("connected_at") else None
     last_seen_at = parse_datetime(h["last_seen_at"]) if h.get("last_seen_at") else None

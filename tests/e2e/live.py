@@ -22,8 +22,9 @@ RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 HAVE_RTMP = os.path.exists(NGINX) and os.path.exists(RTMP_MODULE) and bool(shutil.which("ffmpeg"))
 
 
-def free_port(kind=socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
+def free_port() -> int:
+    """A TCP port on loopback that is free now."""
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
