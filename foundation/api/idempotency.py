@@ -86,12 +86,33 @@ def claim(*, scope: str, key: str, fingerprint: str) -> IdempotencyRecord | dict
                    code="idempotency_key_in_use")
 
 
-def complete(record: IdempotencyRecord, response) -> None:
-    """Keep a rendered response to replay."""
+def without_secrets(body: str, secrets: tuple[str, ...]) -> str:
+    """The body with each one-time secret field set to null.
+
+    A replay is handed to whoever repeats the key, and the record sits in the database
+    for a day: neither may carry a private key, a stream key or a webhook secret that
+    the platform promised to show once and store only as a hash (or not at all).
+    """
+    if not secrets or not body:
+        return body
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(document, dict) or not any(document.get(f) is not None for f in secrets):
+        return body
+    for field in secrets:
+        if field in document:
+            document[field] = None
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def complete(record: IdempotencyRecord, response, *, secrets: tuple[str, ...] = ()) -> None:
+    """Keep a rendered response to replay, with its one-time secrets nulled."""
     IdempotencyRecord.objects.filter(pk=record.pk).update(
         state=IdempotencyRecord.State.COMPLETED,
         response_status=response.status_code,
-        response_body=response.content.decode(),
+        response_body=without_secrets(response.content.decode(), secrets),
         response_content_type=response.get("Content-Type", ""),
         response_headers={k: v for k, v in response.items() if k in REPLAYED_HEADERS},
     )

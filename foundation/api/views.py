@@ -14,6 +14,9 @@ from .schema import ApiSchema
 
 class ApiView(GenericAPIView):
     required_scopes: dict[str, str] = {}
+    # Response fields that hold a secret shown once (a private key, a stream key): an
+    # idempotent replay carries null in their place, and they are never stored.
+    one_time_secrets: tuple[str, ...] = ()
     schema = ApiSchema()
 
     def prepare(self, request) -> None:
@@ -62,7 +65,7 @@ class ApiView(GenericAPIView):
                 self.prepare(request)
                 with transaction.atomic():
                     response = self._rendered(request, handler(request, *args, **kwargs))
-                    idempotency.complete(record, response)
+                    idempotency.complete(record, response, secrets=self.one_time_secrets)
                     record = None
             else:
                 self.prepare(request)
@@ -71,7 +74,8 @@ class ApiView(GenericAPIView):
             response = self.handle_exception(exc)
             if record is not None:
                 if response.status_code < 500:
-                    idempotency.complete(record, self._rendered(request, response))
+                    idempotency.complete(record, self._rendered(request, response),
+                                         secrets=self.one_time_secrets)
                 else:
                     idempotency.release(record)
         self.response = self.finalize_response(request, response, *args, **kwargs)

@@ -103,7 +103,7 @@ class SimulcastTargetSerializer(serializers.ModelSerializer):
 class LiveStreamSerializer(serializers.ModelSerializer):
     stream_key = serializers.SerializerMethodField(
         help_text="The encoder's Stream key field. A secret: only in the responses of create and "
-                  "reset-stream-key; null elsewhere.")
+                  "reset-stream-key; null elsewhere, and in an idempotent replay of those.")
     rtmp_url = serializers.SerializerMethodField(help_text="The encoder's Server field.")
     srt_url = serializers.SerializerMethodField(
         help_text="A complete SRT caller URL with the stream's passphrase; like the stream key, "

@@ -29,6 +29,7 @@ def _stream_response(stream_id: str, environment_id: str, status_code: int = 200
 class LiveStreamListView(ApiView):
     required_scopes = {"GET": "live:read", "POST": "live:write"}
     serializer_class = LiveStreamSerializer
+    one_time_secrets = ("stream_key", "srt_url")
 
     @extend_schema(summary="List live streams", responses=LiveStreamSerializer(many=True))
     def get(self, request):
@@ -76,6 +77,7 @@ class LiveStreamDetailView(ApiView):
 class _StreamAction(ApiView):
     required_scopes = {"POST": "live:write"}
     serializer_class = LiveStreamSerializer
+    one_time_secrets = ("stream_key", "srt_url")
     action = ""
 
     def run(self, stream):

@@ -11,7 +11,9 @@ class SigningKeySerializer(serializers.ModelSerializer):
 
 class NewSigningKeySerializer(SigningKeySerializer):
     private_key = serializers.CharField(
-        help_text="PEM (PKCS#8). Returned only now: it is not stored and cannot be shown again.")
+        allow_null=True,
+        help_text="PEM (PKCS#8). Returned only now: it is not stored and cannot be shown again. "
+                  "null in an idempotent replay of this request.")
 
     class Meta(SigningKeySerializer.Meta):
         fields = ["id", "private_key", "public_key", "created_at"]

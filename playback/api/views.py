@@ -20,6 +20,7 @@ def _get(environment_id: str, key_id: str) -> SigningKey:
 class SigningKeyListView(ApiView):
     required_scopes = {"GET": "playback:write", "POST": "playback:write"}
     serializer_class = SigningKeySerializer
+    one_time_secrets = ("private_key",)
 
     @extend_schema(summary="List signing keys", responses=SigningKeySerializer(many=True))
     def get(self, request):

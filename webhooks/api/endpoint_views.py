@@ -54,6 +54,7 @@ def _check_url(url: str) -> None:
 class WebhookEndpointListView(ApiView):
     required_scopes = {"GET": SCOPE, "POST": SCOPE}
     serializer_class = WebhookEndpointSerializer
+    one_time_secrets = ("secret",)
 
     def prepare(self, request):
         if request.method == "POST":
@@ -112,6 +113,7 @@ class WebhookEndpointDetailView(ApiView):
 class WebhookSecretRotateView(ApiView):
     required_scopes = {"POST": SCOPE}
     serializer_class = SecretSerializer
+    one_time_secrets = ("secret",)
 
     @extend_schema(summary="Rotate a webhook endpoint's signing secret", request=None,
                    responses={200: SecretSerializer},

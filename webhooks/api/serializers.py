@@ -36,7 +36,9 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
 
 
 class NewWebhookEndpointSerializer(WebhookEndpointSerializer):
-    secret = serializers.CharField(help_text="The signing secret (whsec_…); shown only here.")
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="The signing secret (whsec_…); shown only here, null in an idempotent replay.")
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
@@ -60,7 +62,9 @@ class WebhookEndpointUpdateSerializer(serializers.Serializer):
 
 
 class SecretSerializer(serializers.Serializer):
-    secret = serializers.CharField(help_text="The new signing secret; shown only here.")
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="The new signing secret; shown only here, null in an idempotent replay.")
     previous_expires_at = serializers.DateTimeField(
         help_text="Until then the previous secrets keep signing too.")
 
