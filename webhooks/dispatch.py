@@ -11,7 +11,9 @@ then keeps claiming whatever else is due (oldest first, the same compare-and-swa
 a few seconds, so a burst is sent by the workers already running, not by one queued
 task per delivery.
 A retry due within WEBHOOK_PROMPT_RETRY_SECONDS gets a task that waits for it; later
-ones are queued by the every-minute deliver_due schedule.
+ones are queued by the every-minute deliver_due schedule. A URL the outbound guard
+refuses (its name now resolves to a private address) is dead-lettered at once: no
+amount of waiting changes that, and a retry or replay tries again once it is fixed.
 """
 
 from __future__ import annotations
@@ -146,6 +148,9 @@ class Outcome:
     excerpt: str
     error: str
     retry_after: float | None = None
+    # No later attempt can succeed as things stand (the guard refused the address):
+    # dead-lettered at once instead of retried for days. A retry or replay tries again.
+    permanent: bool = False
 
 
 def _retry_after(headers) -> float | None:
@@ -188,6 +193,11 @@ def send(delivery: WebhookDelivery, signing_secrets: list[str]) -> Outcome:
     except outbound.OutboundTooManyRedirects:
         return Outcome(False, None, ms(), "",
                        "Answered with a redirect; webhook redirects are not followed.")
+    except outbound.OutboundRefused as exc:
+        what = "Address refused" if exc.reason == "address" else "URL refused"
+        return Outcome(False, None, ms(), "",
+                       f"{what}: {exc.message[:1].lower()}{exc.message[1:]} Not retried.",
+                       permanent=True)
     except outbound.OutboundError as exc:
         return Outcome(False, None, ms(), "", exc.message)
 
@@ -217,7 +227,7 @@ def record(delivery: WebhookDelivery, outcome: Outcome, started_at: datetime) ->
     wait = None
     if outcome.ok:
         dst, updates = Status.SUCCEEDED, {"next_attempt_at": None}
-    elif outcome.status_code == 410:
+    elif outcome.status_code == 410 or outcome.permanent:
         dst, updates = Status.DEAD, {"next_attempt_at": None}
     else:
         wait = next_wait(delivery.attempts, outcome.retry_after)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from foundation import outbound
 from tests.factories import asset_from_file
 from webhooks import dispatch
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
@@ -181,16 +182,36 @@ def test_an_endpoint_failing_for_five_days_is_disabled_with_a_reason(
     assert "5 days" in shown["disabled_reason"]
 
 
-def test_the_guard_refuses_a_private_target_at_send_time(owner, environment, receiver,
-                                                        fast_retries, sync_tasks, settings):
+def test_the_guard_refuses_a_private_target_at_send_time_and_does_not_retry(
+        owner, environment, receiver, fast_retries, sync_tasks, settings):
     create_endpoint(owner, receiver.url())
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     delivery = WebhookDelivery.objects.get(event=emit(environment))
     delivery.refresh_from_db()
 
     assert receiver.requests == []
-    assert delivery.status == "pending"
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("dead", 1, None)
     assert "private or local" in delivery.attempt_log.get().error
+
+
+def test_an_endpoint_whose_name_now_resolves_to_a_private_address_is_dead_lettered_at_once(
+        owner, environment, fast_retries, sync_tasks, settings, monkeypatch):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    answers = {"hooks.example.com": ["93.184.215.14"]}
+    monkeypatch.setattr(outbound, "resolve", lambda host, port: answers[host])
+    endpoint = create_endpoint(owner, "https://hooks.example.com/kino")
+    answers["hooks.example.com"] = ["10.1.2.3"]  # the customer's DNS changed since
+
+    delivery = WebhookDelivery.objects.get(event=emit(environment))
+    delivery.refresh_from_db()
+
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("dead", 1, None)
+    error = delivery.attempt_log.get().error
+    assert error.startswith("Address refused: ")
+    assert "resolves to 10.1.2.3, which is private" in error
+    assert dispatch.deliver_due() == 0  # nothing left to retry
+    shown = owner.get(f"/api/v1/webhook-endpoints/{endpoint['id']}/deliveries").json()["data"]
+    assert [(d["status"], d["attempts"][0]["error"]) for d in shown] == [("dead", error)]
 
 
 def test_two_workers_cannot_claim_the_same_delivery(environment, db, settings):
