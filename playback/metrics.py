@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
-REASONS = ("missing", "malformed", "algorithm", "unknown_key", "expired", "audience", "claims",
-           "signature", "subject", "path_token", "origin")
+REASONS = ("missing", "malformed", "algorithm", "unknown_key", "expired", "not_yet_valid",
+           "audience", "claims", "signature", "subject", "path_token", "origin")
 _KEY = "playback:refusals:{}"
 
 

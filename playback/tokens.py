@@ -2,7 +2,9 @@
 
 Only RS256 is accepted (never `none`, never an HMAC made with the public key); `kid`
 picks a key of the playback ID's own environment; `sub` must be the playback ID, `aud`
-the kind of resource (v video, t thumbnail, g gif, s storyboard); `exp` is required.
+the kind of resource (v video, t thumbnail, g gif, s storyboard); `exp` is required,
+and `nbf`/`iat`, when present, may not be in the future (both with LEEWAY_SECONDS of
+clock skew).
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ def _check(token: str | None, *, playback_id: PlaybackID, audience: str) -> Gran
                             options={"require": ["exp", "sub", "aud"]})
     except jwt.ExpiredSignatureError:
         return Refusal("expired", "The token has expired.")
+    except jwt.ImmatureSignatureError:
+        # nbf (or iat) ahead of our clock by more than the leeway: a signer whose clock
+        # runs fast, or a token made for later. Its signature may well be fine.
+        return Refusal("not_yet_valid", "The token is not valid yet: its nbf (or iat) is in "
+                                        "the future; check the signing server's clock.")
     except jwt.InvalidAudienceError:
         return Refusal("audience", f"The token is not for this kind of resource (aud must be "
                                    f"'{audience}').")

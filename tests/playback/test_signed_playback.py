@@ -82,6 +82,18 @@ def test_a_token_a_few_seconds_past_expiry_still_plays_for_clock_skew(anonymous,
     assert play(anonymous, signed, token(key, signed, exp_in=-10)).status_code == 200
 
 
+def test_a_token_not_valid_yet_is_refused_as_such_not_as_a_bad_signature(anonymous, signed, key):
+    response = play(anonymous, signed, token(key, signed, nbf=int(time.time()) + 600))
+
+    assert (response.status_code, response.json()["code"]) == (403, "token_not_yet_valid")
+    assert "not valid yet" in response.json()["detail"]
+
+
+def test_a_token_issued_a_few_seconds_ahead_still_plays_for_clock_skew(anonymous, signed, key):
+    early = int(time.time()) + 10
+    assert play(anonymous, signed, token(key, signed, nbf=early, iat=early)).status_code == 200
+
+
 def test_a_tampered_token_is_403(anonymous, signed, key):
     header, payload, sig = token(key, signed).split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
@@ -170,10 +182,13 @@ def test_refusals_are_counted_by_reason(anonymous, signed, key):
 
     play(anonymous, signed, None)
     play(anonymous, signed, token(key, signed, exp_in=-120))
+    play(anonymous, signed, token(key, signed, nbf=int(time.time()) + 600))
 
     after = refusal_counts()
     assert after["missing"] == before["missing"] + 1
     assert after["expired"] == before["expired"] + 1
+    assert after["not_yet_valid"] == before["not_yet_valid"] + 1
+    assert after["signature"] == before["signature"]
 
 
 def test_several_keys_sign_at_once_for_rotation(anonymous, owner, signed, key):
