@@ -212,6 +212,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
+    # Request budgets (rates under "rate limits" below).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "foundation.api.throttling.KeyReadBudget",
+        "foundation.api.throttling.KeyWriteBudget",
+        "foundation.api.throttling.KeyUploadBudget",
+        "foundation.api.throttling.AddressBudget",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kino video API",
@@ -229,6 +236,35 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- rate limits ----------------------------------------------------------------
+# Reverse proxies in front of the platform that append to X-Forwarded-For (nginx, a load
+# balancer). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored, since any
+# client can send it (foundation/client_address.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+_RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate as '<requests>/<second|minute|hour|day>', DRF's throttle format."""
+    value = env(name, default)
+    count, _, period = value.partition("/")
+    if not (count.isdigit() and int(count) > 0 and period in _RATE_PERIODS):
+        raise ImproperlyConfigured(f"{name} must look like 100/second or 60/minute, not {value!r}")
+    return value
+
+
+# API budgets: per API key for reads (GET, HEAD, OPTIONS), writes (everything else) and
+# new uploads and URL imports (which are writes too); per client address for requests
+# without a key. Reads as Stripe's live mode (100 a second); writes half that, since each
+# commits audit and event rows (one writer at a time on SQLite); new media as Stripe's
+# Files API (20 a second). Without a key only the schema and its reference page answer,
+# and building the schema costs most of a CPU-second. Sliding windows of request times
+# in the cache: per process with the embedded cache, shared when REDIS_URL is set.
+API_RATE_LIMIT_READ = env_rate("API_RATE_LIMIT_READ", "100/second")
+API_RATE_LIMIT_WRITE = env_rate("API_RATE_LIMIT_WRITE", "50/second")
+API_RATE_LIMIT_UPLOADS = env_rate("API_RATE_LIMIT_UPLOADS", "20/second")
+API_RATE_LIMIT_ANONYMOUS = env_rate("API_RATE_LIMIT_ANONYMOUS", "60/minute")
 
 # --- media processing -----------------------------------------------------------
 FFMPEG_BIN = env("FFMPEG_BIN", "ffmpeg")

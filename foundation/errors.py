@@ -6,6 +6,8 @@ their ``code`` and ``status``; the admin shows their message. Catch narrowly.
 
 from __future__ import annotations
 
+import math
+
 
 class DomainError(Exception):
     code = "domain_error"
@@ -44,3 +46,16 @@ class ValidationFailed(DomainError):
     code = "invalid_request"
     status = 400
     title = "Invalid request"
+
+
+class RateLimited(DomainError):
+    """Too many requests, or too many failed credentials (HTTP 429); retry after a wait."""
+
+    code = "rate_limited"
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: float, code: str | None = None):
+        super().__init__(detail, code=code)
+        # Whole seconds (Retry-After has no fractions), never 0: "now" would be retried at once.
+        self.retry_after = max(1, math.ceil(retry_after))

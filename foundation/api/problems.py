@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
@@ -10,7 +11,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from foundation.context import current_request_id
-from foundation.errors import DomainError
+from foundation.errors import DomainError, RateLimited
 
 log = logging.getLogger("kino.api")
 
@@ -75,6 +76,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         body = problem_body(status=exc.status, code=exc.code, title=exc.title,
                             detail=exc.detail, errors=exc.errors)
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, drf.ValidationError):
         errors = _field_errors(exc.detail)
         body = problem_body(status=400, code="invalid_request", title="Invalid request",
@@ -96,7 +99,7 @@ def exception_handler(exc, context):
             body["status"] = 401
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
         if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
     else:
         log.exception("unhandled error in API view")
         body = problem_body(status=500, code="internal_error", title="Internal error",

@@ -1,4 +1,4 @@
-"""The base of every API view: scopes, problem errors, and idempotent POSTs."""
+"""The base of every API view: scopes, problem errors, budgets, and idempotent POSTs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rest_framework.generics import GenericAPIView
 
 from foundation.context import Actor
 
-from . import idempotency
+from . import idempotency, throttling
 from .schema import ApiSchema
 
 
@@ -80,6 +80,14 @@ class ApiView(GenericAPIView):
                     idempotency.release(record)
         self.response = self.finalize_response(request, response, *args, **kwargs)
         return self.response
+
+    def throttled(self, request, wait):
+        raise throttling.exceeded(request, wait)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        throttling.add_headers(response, request)
+        return response
 
     def _rendered(self, request, response):
         response = self.finalize_response(request, response, *self.args, **self.kwargs)

@@ -25,6 +25,8 @@ def _asset_response(asset_id: str, environment_id: str, status_code: int = 200) 
 
 class UploadListView(ApiView):
     required_scopes = {"GET": "uploads:write", "POST": "uploads:write"}
+    # POST starts new media: it spends the key's upload budget too.
+    throttle_scope = "uploads"
     serializer_class = UploadSerializer
 
     @extend_schema(summary="List uploads", responses=UploadSerializer(many=True))
@@ -68,6 +70,8 @@ class UploadCancelView(ApiView):
 
 class AssetListView(ApiView):
     required_scopes = {"GET": "assets:read", "POST": "assets:write"}
+    # POST starts new media: it spends the key's upload budget too.
+    throttle_scope = "uploads"
     serializer_class = AssetSerializer
 
     @extend_schema(summary="List assets", responses=AssetSerializer(many=True))
