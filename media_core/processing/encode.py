@@ -43,8 +43,9 @@ def make_plan(inspection: Inspection, rungs: list[Rung]) -> EncodePlan:
         has_audio=inspection.audio is not None and inspection.audio.channels > 0,
         frame_rate=output_frame_rate(inspection.video.frame_rate),
         limit_frame_rate=output_frame_rate(inspection.video.frame_rate) < inspection.video.frame_rate,
-        # The middle, but not past 5 s: early frames stand for the video best.
-        poster_time=round(min(inspection.duration / 2, 5.0), 3),
+        # The middle of the picture (sound may run on), but not past 5 s: early frames
+        # stand for the video best.
+        poster_time=round(min(inspection.video_duration / 2, 5.0), 3),
     )
 
 

@@ -1,4 +1,5 @@
-"""Reading back what FFmpeg wrote: codecs, measured bitrates, the files to publish."""
+"""Reading back what FFmpeg wrote: what was decoded, codecs, measured bitrates, the files
+to publish."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .encode import AUDIO_NAME, MASTER_NAME, EncodePlan
+from .encode import AUDIO_NAME, MASTER_NAME, POSTER_NAME, EncodePlan
+from .errors import MediaError
+from .probe import Inspection
 
 _STREAM_INF = re.compile(r"#EXT-X-STREAM-INF:(?P<attrs>.*)\n(?P<uri>[^\n#]+)")
 _CODECS = re.compile(r'CODECS="([^"]+)"')
@@ -38,6 +41,57 @@ def playlist_stats(playlist: Path) -> MediaPlaylistStats:
     average = int(total_bits / total_seconds) if total_seconds else 0
     return MediaPlaylistStats(duration=total_seconds, average_bitrate=average,
                               peak_bitrate=max(peak, average))
+
+
+# How far the decoded media may fall short of what the headers declare. Encoders round
+# the last frame and audio priming moves the end a little; a truncated or damaged file
+# loses whole seconds.
+SHORTFALL_SECONDS = 1.0
+SHORTFALL_SHARE = 0.02
+
+
+@dataclass
+class Decoded:
+    """What the encode wrote: seconds of picture, and of sound when there is sound."""
+
+    video: float
+    audio: float | None
+
+    @property
+    def duration(self) -> float:
+        return max(self.video, self.audio or 0.0)
+
+
+def _written_seconds(playlist: Path) -> float:
+    return playlist_stats(playlist).duration if playlist.exists() else 0.0
+
+
+def check_decoded(inspection: Inspection, plan: EncodePlan, out_dir: Path,
+                  stderr_tail: str = "") -> Decoded:
+    """What FFmpeg decoded, refused (malformed) where it falls short of the headers.
+
+    FFmpeg reads to the end of the data and exits 0: a file cut after an index at its
+    front, or a header that lies about the length, encodes "successfully". Only what was
+    written shows what the file holds. `stderr_tail` (the encode's) goes on the error.
+    """
+    video = _written_seconds(out_dir / plan.rungs[0].name / "index.m3u8")
+    if video <= 0:
+        raise MediaError("malformed", "No picture could be decoded from the file; it is "
+                         "truncated or damaged.", stderr_tail)
+    audio = _written_seconds(out_dir / AUDIO_NAME / "index.m3u8") if plan.has_audio else None
+    decoded = Decoded(video=video, audio=audio)
+    claims = [("The file", inspection.duration, decoded.duration),
+              ("The video track", inspection.video_duration, video)]
+    if audio is not None and inspection.audio and inspection.audio.duration:
+        claims.append(("The audio track", inspection.audio.duration, audio))
+    for what, declared, got in claims:
+        if declared - got > max(SHORTFALL_SECONDS, declared * SHORTFALL_SHARE):
+            raise MediaError("malformed", f"{what} declares {declared:.1f} s but only {got:.1f} s "
+                             "could be decoded; the file is truncated or damaged.", stderr_tail)
+    if not (out_dir / POSTER_NAME).exists():
+        raise MediaError("malformed", "The picture could not be decoded as far as its middle, "
+                         "where the poster is taken; the file is truncated or damaged.", stderr_tail)
+    return decoded
 
 
 def codecs_by_name(out_dir: Path) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""One processing attempt: inspect, encode every rendition in one FFmpeg run, publish.
+"""One processing attempt: inspect, encode every rendition in one FFmpeg run, check what
+was decoded against what the headers declared, publish.
 
 Everything is written to a private temp folder, copied to storage under the attempt's
 own prefix, and only then switched in by one database transaction. The database says
@@ -95,18 +96,24 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
         _import(job, asset)
     with storage.local_copy(asset.master_name) as source:
         inspection = probe.inspect(source)
-        if asset.max_duration and inspection.duration > asset.max_duration:
+        limit, whose = _duration_limit(asset)
+        if inspection.duration > limit:
             raise MediaError("duration_too_long",
-                             f"The video lasts {inspection.duration:.1f} s; this asset accepts at "
-                             f"most {asset.max_duration:g} s.")
-        asset_record_inspection(asset=asset, duration=round(inspection.duration, 3),
-                                tracks=inspection.tracks(), aspect_ratio=inspection.aspect_ratio)
+                             f"The video lasts {inspection.duration:.1f} s; {whose} accepts at "
+                             f"most {limit:g} s.")
         rungs = ladder.plan(inspection.video.width, inspection.video.height,
                             max_resolution=settings.MAX_RESOLUTION)
         plan = encode.make_plan(inspection, rungs)
         if not processing.job_heartbeat(job=job, progress=0.0, stage="encoding"):
             raise JobLost()
-        _encode(job, plan, source, out_dir, inspection.duration)
+        encoded = _encode(job, plan, source, out_dir, inspection.duration)
+    # Headers can lie or describe more than the file still holds: the asset's duration
+    # is what was decoded, and a file that falls short of its headers is refused.
+    decoded = outputs.check_decoded(inspection, plan, out_dir, encoded.stderr_tail)
+    asset_record_inspection(asset=asset, duration=round(decoded.duration, 3),
+                            tracks=inspection.tracks(video_seconds=decoded.video,
+                                                     audio_seconds=decoded.audio),
+                            aspect_ratio=inspection.aspect_ratio)
     renditions = outputs.rendition_rows(plan, out_dir)
     if not processing.job_heartbeat(job=job, progress=1.0, stage="publishing"):
         raise JobLost()
@@ -115,6 +122,19 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
                                   max_resolution=ladder.resolution_label(rungs)):
         raise JobLost()
     log.info("job %s attempt %s: asset %s is ready", job.id, job.attempts, asset.id)
+
+
+def _duration_limit(asset: Asset) -> tuple[float, str]:
+    """The longest video the asset accepts, and whose limit that is.
+
+    Every asset has one: a file can declare hours in a few bytes. The environment's
+    limit is read now, not when the asset was made, so lowering it holds for assets
+    still waiting to be processed; an asset's own limit can only be lower.
+    """
+    environment = asset.environment
+    if asset.max_duration and asset.max_duration < environment.asset_max_duration:
+        return asset.max_duration, "this asset"
+    return environment.asset_max_duration, f"the environment {environment.name}"
 
 
 def _import(job: ProcessingJob, asset: Asset) -> None:
@@ -139,7 +159,7 @@ def _import(job: ProcessingJob, asset: Asset) -> None:
 
 
 def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: Path,
-            duration: float) -> None:
+            duration: float) -> ffmpeg.RunResult:
     for rung in plan.rungs:
         (out_dir / rung.name).mkdir()
     if plan.has_audio:
@@ -159,7 +179,7 @@ def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: 
 
     args = encode.build_args(plan, source, out_dir)
     try:
-        ffmpeg.run(args, timeout=settings.PROCESSING_TIMEOUT_SECONDS, on_progress=on_progress)
+        return ffmpeg.run(args, timeout=settings.PROCESSING_TIMEOUT_SECONDS, on_progress=on_progress)
     except ffmpeg.FFmpegError as exc:
         if exc.aborted:
             raise JobLost() from exc

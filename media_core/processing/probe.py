@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -46,6 +47,7 @@ class VideoTrack:
     height: int
     frame_rate: float
     codec: str
+    duration: float | None = None  # as the track's header says, when it says
 
 
 @dataclass
@@ -53,10 +55,13 @@ class AudioTrack:
     channels: int
     codec: str
     sample_rate: int
+    duration: float | None = None
 
 
 @dataclass
 class Inspection:
+    """What the headers say. Durations here are claims: the encode measures the truth."""
+
     duration: float
     format_name: str
     video: VideoTrack
@@ -68,14 +73,19 @@ class Inspection:
         ratio = Fraction(self.video.width, self.video.height).limit_denominator(100)
         return f"{ratio.numerator}:{ratio.denominator}"
 
-    def tracks(self) -> list[dict]:
+    @property
+    def video_duration(self) -> float:
+        return self.video.duration or self.duration
+
+    def tracks(self, *, video_seconds: float, audio_seconds: float | None) -> list[dict]:
+        """The tracks as published, with the durations that were decoded."""
         tracks = [{"type": "video", "width": self.video.width, "height": self.video.height,
                    "frame_rate": round(self.video.frame_rate, 3), "codec": self.video.codec,
-                   "duration": round(self.duration, 3)}]
-        if self.audio:
+                   "duration": round(video_seconds, 3)}]
+        if self.audio and audio_seconds is not None:
             tracks.append({"type": "audio", "channels": self.audio.channels,
                            "codec": self.audio.codec, "sample_rate": self.audio.sample_rate,
-                           "duration": round(self.duration, 3)})
+                           "duration": round(audio_seconds, 3)})
         return tracks
 
 
@@ -92,6 +102,26 @@ def _rotation(stream: dict) -> int:
         if "rotation" in side:
             return int(side["rotation"]) % 360
     return int((stream.get("tags") or {}).get("rotate", 0)) % 360
+
+
+def _stream_duration(stream: dict) -> float | None:
+    """A track's own declared duration; Matroska keeps it in a DURATION tag."""
+    try:
+        seconds = float(stream.get("duration") or 0)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        tag = (stream.get("tags") or {}).get("DURATION", "")
+        match = re.fullmatch(r"(\d+):(\d\d):(\d\d(?:\.\d+)?)", tag.strip())
+        if match:
+            h, m, s = match.groups()
+            seconds = int(h) * 3600 + int(m) * 60 + float(s)
+    return seconds if seconds > 0 else None
+
+
+# FFmpeg will not allocate a picture this large (av_image_check_size), so it reports
+# no size at all; its log still says what the header claimed.
+_REFUSED_SIZE = re.compile(r"Picture size (\d+)x(\d+) is invalid")
 
 
 def probe_args(path: Path) -> list[str]:
@@ -133,6 +163,11 @@ def inspect(path: Path) -> Inspection:
     v = videos[0]
     width, height = int(v.get("width") or 0), int(v.get("height") or 0)
     if width <= 0 or height <= 0:
+        claimed = _REFUSED_SIZE.search(result.stderr_tail)
+        if claimed and max(int(claimed[1]), int(claimed[2])) > MAX_DIMENSION:
+            raise MediaError("resolution_too_large",
+                             f"The video declares {claimed[1]}×{claimed[2]}; the largest accepted "
+                             f"side is {MAX_DIMENSION}.", result.stderr_tail)
         raise MediaError("malformed", "The video track has no picture size.")
     sar = _rate(v.get("sample_aspect_ratio", "1:1").replace(":", "/")) or 1.0
     width = int(round(width * sar))
@@ -154,8 +189,10 @@ def inspect(path: Path) -> Inspection:
     if audios:
         a = audios[0]
         audio = AudioTrack(channels=int(a.get("channels") or 0), codec=a.get("codec_name", ""),
-                           sample_rate=int(a.get("sample_rate") or 0))
+                           sample_rate=int(a.get("sample_rate") or 0),
+                           duration=_stream_duration(a))
     return Inspection(duration=duration, format_name=fmt.get("format_name", ""),
                       video=VideoTrack(width=width, height=height, frame_rate=frame_rate,
-                                       codec=v.get("codec_name", "")),
+                                       codec=v.get("codec_name", ""),
+                                       duration=_stream_duration(v)),
                       audio=audio)
