@@ -44,6 +44,7 @@ class AuditLogView(ApiView):
     serializer_class = AuditEntrySerializer
 
     @extend_schema(
+        operation_id="list_audit_entries",
         summary="Read the audit log",
         responses=AuditEntrySerializer(many=True),
         description="Every change made through the API or the admin in this environment, "

@@ -1,20 +1,36 @@
-"""What the OpenAPI schema says of every API operation: problem errors, Idempotency-Key."""
+"""What the OpenAPI schema says of every API operation: its id, its errors, Idempotency-Key."""
 
 from __future__ import annotations
 
+import re
+
+from drf_spectacular.drainage import warn
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from .idempotency import MAX_KEY_LENGTH
 from .problems import PROBLEM_CONTENT_TYPE
 
+# The server takes 1 to MAX_KEY_LENGTH printable characters; the schema asks for visible
+# ASCII without surrounding blanks, which is what survives every HTTP hop unchanged
+# (proxies strip a header's outer whitespace, and non-ASCII bytes are not portable).
+# No example value: Swagger UI would fill it in on every "Try it out", and the second
+# try with another body would be answered 422.
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description="Makes a retried POST safe. The same key with the same body within 24 hours "
-                "returns the first response again (with `Idempotent-Replayed: true`); the same "
-                "key with another body gets 422; a request while the first is still running "
-                "gets 409.",
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
+     "pattern": r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"},
+    OpenApiParameter.HEADER, required=False,
+    description=f"Makes a retried POST safe: 1 to {MAX_KEY_LENGTH} printable characters, e.g. a "
+                "UUID. The same key with the same body within 24 hours returns the first "
+                "response again (with `Idempotent-Replayed: true`); the same key with another "
+                "body gets 422; a request while the first is still running gets 409.",
 )
+
+# Operation ids are verb_noun (`list_assets`, `cancel_upload`): what client generators
+# name their methods after, so they are set by hand and never derived from the path.
+OPERATION_ID = re.compile(r"^[a-z]+(?:_[a-z0-9]+)+$")
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -31,17 +47,68 @@ class ProblemSerializer(serializers.Serializer):
     )
 
 
+PROBLEMS = {
+    "400": "The request is invalid (a field, a query parameter or the Idempotency-Key); "
+           "`errors` names the fields.",
+    "401": "No API key, or one that is not valid or was revoked.",
+    "403": "The API key lacks the scope this operation needs.",
+    "404": "No such object in the API key's environment.",
+    "409": "The object's state does not allow this now (or it changed meanwhile), or a "
+           "request with the same Idempotency-Key is still running.",
+    "415": "The body is not JSON.",
+    "422": "The Idempotency-Key was used before with another request.",
+    "429": "Too many requests; try again after `Retry-After` seconds.",
+}
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"},
+                               "description": "Seconds to wait before trying again."}}
+
+
+def problem_statuses(method: str, operation: dict) -> list[str]:
+    """The error statuses an operation can answer, judged from its shape."""
+    parameters = operation.get("parameters", [])
+    statuses = ["401", "403", "429"]
+    if method == "POST" or "requestBody" in operation or any(
+            p["in"] == "query" for p in parameters):
+        statuses.append("400")
+    if any(p["in"] == "path" for p in parameters):
+        statuses.append("404")
+    if method in ("POST", "PUT", "PATCH"):
+        statuses.append("409")
+    if "requestBody" in operation:
+        statuses.append("415")
+    if method == "POST":
+        statuses.append("422")
+    return sorted(statuses)
+
+
 class ApiSchema(AutoSchema):
+    def get_operation_id(self):
+        # Only reached when a view names no operation_id in @extend_schema.
+        warn(f"{self.method} {self.path} has no operation_id: name it verb_noun in @extend_schema.")
+        return super().get_operation_id()
+
     def get_override_parameters(self):
         parameters = super().get_override_parameters()
         if self.method == "POST":
             parameters = [*parameters, IDEMPOTENCY_KEY]
         return parameters
 
-    def _get_response_bodies(self, direction="response"):
-        responses = super()._get_response_bodies(direction)
-        responses.setdefault("default", self._get_response_for_code(
-            OpenApiResponse(ProblemSerializer, description="An RFC 9457 problem document."),
-            "default", media_types=[PROBLEM_CONTENT_TYPE], direction=direction,
-        ))
-        return responses
+    def get_operation(self, path, path_regex, path_prefix, method, registry):
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        if not OPERATION_ID.match(operation["operationId"]):
+            warn(f"{method} {path}: operation_id {operation['operationId']!r} is not verb_noun.")
+        responses = operation["responses"]
+        for status in problem_statuses(self.method, operation):
+            responses.setdefault(status, self._problem_response(status, PROBLEMS[status]))
+            if status == "429":
+                responses[status].setdefault("headers", RETRY_AFTER)
+        responses.setdefault("default", self._problem_response("default", "An unexpected error."))
+        return operation
+
+    def _problem_response(self, status: str, description: str) -> dict:
+        return self._get_response_for_code(
+            OpenApiResponse(ProblemSerializer, description=description), status,
+            media_types=[PROBLEM_CONTENT_TYPE],
+        )

@@ -31,12 +31,14 @@ class LiveStreamListView(ApiView):
     serializer_class = LiveStreamSerializer
     one_time_secrets = ("stream_key", "srt_url")
 
-    @extend_schema(summary="List live streams", responses=LiveStreamSerializer(many=True))
+    @extend_schema(operation_id="list_live_streams",
+                   summary="List live streams", responses=LiveStreamSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(selectors.live_stream_list(environment_id=self.environment_id))
         return self.get_paginated_response(LiveStreamSerializer(page, many=True).data)
 
-    @extend_schema(summary="Create a live stream", request=LiveStreamCreateSerializer,
+    @extend_schema(operation_id="create_live_stream",
+                   summary="Create a live stream", request=LiveStreamCreateSerializer,
                    responses={201: LiveStreamSerializer},
                    description="Encoders publish RTMP to `rtmp_url` with `stream_key` as the "
                                "stream key, or SRT to `srt_url`. " + KEY_NOTE)
@@ -52,11 +54,12 @@ class LiveStreamDetailView(ApiView):
     required_scopes = {"GET": "live:read", "PATCH": "live:write", "DELETE": "live:write"}
     serializer_class = LiveStreamSerializer
 
-    @extend_schema(summary="Get a live stream, with its health")
+    @extend_schema(operation_id="get_live_stream", summary="Get a live stream, with its health")
     def get(self, request, stream_id: str):
         return _stream_response(stream_id, self.environment_id)
 
-    @extend_schema(summary="Update a live stream", request=LiveStreamUpdateSerializer,
+    @extend_schema(operation_id="update_live_stream",
+                   summary="Update a live stream", request=LiveStreamUpdateSerializer,
                    description="Changes apply from the next publish.")
     def patch(self, request, stream_id: str):
         stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)
@@ -65,7 +68,8 @@ class LiveStreamDetailView(ApiView):
         services.live_stream_update(stream=stream, actor=self.actor, **params.validated_data)
         return _stream_response(stream_id, self.environment_id)
 
-    @extend_schema(summary="Delete a live stream", responses={204: None},
+    @extend_schema(operation_id="delete_live_stream",
+                   summary="Delete a live stream", responses={204: None},
                    description="A connected encoder is disconnected; recordings already made "
                                "stay as assets.")
     def delete(self, request, stream_id: str):
@@ -90,7 +94,8 @@ class _StreamAction(ApiView):
 
 
 class LiveStreamDisableView(_StreamAction):
-    @extend_schema(summary="Disable a live stream", request=None,
+    @extend_schema(operation_id="disable_live_stream",
+                   summary="Disable a live stream", request=None,
                    description="Publishing is refused; a connected encoder is disconnected "
                                "within a few seconds and the run ends at once.")
     def post(self, request, stream_id: str):
@@ -101,7 +106,8 @@ class LiveStreamDisableView(_StreamAction):
 
 
 class LiveStreamEnableView(_StreamAction):
-    @extend_schema(summary="Enable a disabled live stream", request=None)
+    @extend_schema(operation_id="enable_live_stream",
+                   summary="Enable a disabled live stream", request=None)
     def post(self, request, stream_id: str):
         return super().post(request, stream_id)
 
@@ -110,7 +116,8 @@ class LiveStreamEnableView(_StreamAction):
 
 
 class LiveStreamCompleteView(_StreamAction):
-    @extend_schema(summary="End the current run now", request=None,
+    @extend_schema(operation_id="complete_live_stream",
+                   summary="End the current run now", request=None,
                    description="Disconnects the encoder and makes the stream idle without "
                                "waiting for the reconnect window; the recording is processed. "
                                "409 unless the stream is active or connected.")
@@ -122,7 +129,8 @@ class LiveStreamCompleteView(_StreamAction):
 
 
 class LiveStreamResetKeyView(_StreamAction):
-    @extend_schema(summary="Reset the stream key and SRT passphrase", request=None,
+    @extend_schema(operation_id="reset_live_stream_key",
+                   summary="Reset the stream key and SRT passphrase", request=None,
                    description="The old key stops working and a connected encoder is "
                                "disconnected. " + KEY_NOTE)
     def post(self, request, stream_id: str):
@@ -137,7 +145,8 @@ class LivePlaybackIdListView(ApiView):
     required_scopes = {"POST": "live:write"}
     serializer_class = PlaybackIdSerializer
 
-    @extend_schema(summary="Add a playback ID to a live stream", request=PlaybackIdCreateSerializer,
+    @extend_schema(operation_id="create_live_stream_playback_id",
+                   summary="Add a playback ID to a live stream", request=PlaybackIdCreateSerializer,
                    responses={201: PlaybackIdSerializer})
     def post(self, request, stream_id: str):
         stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)
@@ -152,7 +161,8 @@ class LivePlaybackIdDetailView(ApiView):
     required_scopes = {"DELETE": "live:write"}
     serializer_class = PlaybackIdSerializer
 
-    @extend_schema(summary="Delete a live stream's playback ID", responses={204: None})
+    @extend_schema(operation_id="delete_live_stream_playback_id",
+                   summary="Delete a live stream's playback ID", responses={204: None})
     def delete(self, request, stream_id: str, playback_id: str):
         stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)
         found = stream.playback_ids.filter(pk=playback_id).first()
@@ -166,7 +176,8 @@ class SimulcastTargetListView(ApiView):
     required_scopes = {"GET": "live:read", "POST": "live:write"}
     serializer_class = SimulcastTargetSerializer
 
-    @extend_schema(summary="List a live stream's simulcast targets",
+    @extend_schema(operation_id="list_simulcast_targets",
+                   summary="List a live stream's simulcast targets",
                    responses=SimulcastTargetSerializer(many=True))
     def get(self, request, stream_id: str):
         stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)
@@ -181,7 +192,8 @@ class SimulcastTargetListView(ApiView):
             services.check_simulcast_url(params.validated_data["url"])
             self.params = params
 
-    @extend_schema(summary="Restream a live stream to another RTMP service",
+    @extend_schema(operation_id="create_simulcast_target",
+                   summary="Restream a live stream to another RTMP service",
                    request=SimulcastTargetCreateSerializer,
                    responses={201: SimulcastTargetSerializer},
                    description="The ingest relays the stream (without re-encoding) to "
@@ -198,13 +210,14 @@ class SimulcastTargetDetailView(ApiView):
     required_scopes = {"GET": "live:read", "DELETE": "live:write"}
     serializer_class = SimulcastTargetSerializer
 
-    @extend_schema(summary="Get a simulcast target")
+    @extend_schema(operation_id="get_simulcast_target", summary="Get a simulcast target")
     def get(self, request, stream_id: str, target_id: str):
         stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)
         return Response(SimulcastTargetSerializer(
             selectors.simulcast_target_get(stream=stream, target_id=target_id)).data)
 
-    @extend_schema(summary="Delete a simulcast target", responses={204: None},
+    @extend_schema(operation_id="delete_simulcast_target",
+                   summary="Delete a simulcast target", responses={204: None},
                    description="A relay running to it stops within a few seconds.")
     def delete(self, request, stream_id: str, target_id: str):
         stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)

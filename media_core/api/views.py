@@ -29,12 +29,14 @@ class UploadListView(ApiView):
     throttle_scope = "uploads"
     serializer_class = UploadSerializer
 
-    @extend_schema(summary="List uploads", responses=UploadSerializer(many=True))
+    @extend_schema(operation_id="list_uploads",
+                   summary="List uploads", responses=UploadSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(selectors.upload_list(environment_id=self.environment_id))
         return self.get_paginated_response(UploadSerializer(page, many=True).data)
 
-    @extend_schema(summary="Create a direct upload", request=UploadCreateSerializer,
+    @extend_schema(operation_id="create_upload",
+                   summary="Create a direct upload", request=UploadCreateSerializer,
                    responses={201: UploadSerializer},
                    description="Returns a short-lived `url` that accepts the file by one PUT, "
                                "with no API key.")
@@ -50,7 +52,7 @@ class UploadDetailView(ApiView):
     required_scopes = {"GET": "uploads:write"}
     serializer_class = UploadSerializer
 
-    @extend_schema(summary="Get an upload")
+    @extend_schema(operation_id="get_upload", summary="Get an upload")
     def get(self, request, upload_id: str):
         upload = selectors.upload_get(environment_id=self.environment_id, upload_id=upload_id)
         return Response(UploadSerializer(upload).data)
@@ -60,7 +62,7 @@ class UploadCancelView(ApiView):
     required_scopes = {"PUT": "uploads:write"}
     serializer_class = UploadSerializer
 
-    @extend_schema(summary="Cancel an upload", request=None,
+    @extend_schema(operation_id="cancel_upload", summary="Cancel an upload", request=None,
                    description="Only a `waiting` upload can be cancelled (409 otherwise).")
     def put(self, request, upload_id: str):
         upload = selectors.upload_get(environment_id=self.environment_id, upload_id=upload_id)
@@ -74,7 +76,8 @@ class AssetListView(ApiView):
     throttle_scope = "uploads"
     serializer_class = AssetSerializer
 
-    @extend_schema(summary="List assets", responses=AssetSerializer(many=True))
+    @extend_schema(operation_id="list_assets",
+                   summary="List assets", responses=AssetSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(selectors.asset_list(environment_id=self.environment_id))
         return self.get_paginated_response(AssetSerializer(page, many=True).data)
@@ -87,7 +90,8 @@ class AssetListView(ApiView):
             asset_services.asset_check_input(params.validated_data["input"])
             self.params = params
 
-    @extend_schema(summary="Create an asset from a URL", request=AssetCreateSerializer,
+    @extend_schema(operation_id="create_asset",
+                   summary="Create an asset from a URL", request=AssetCreateSerializer,
                    responses={201: AssetSerializer},
                    description="The server fetches `input` (http or https, public addresses "
                                "only) and processes it; the asset is `preparing` until then. "
@@ -105,11 +109,12 @@ class AssetDetailView(ApiView):
     required_scopes = {"GET": "assets:read", "PATCH": "assets:write", "DELETE": "assets:write"}
     serializer_class = AssetSerializer
 
-    @extend_schema(summary="Get an asset")
+    @extend_schema(operation_id="get_asset", summary="Get an asset")
     def get(self, request, asset_id: str):
         return _asset_response(asset_id, self.environment_id)
 
-    @extend_schema(summary="Update an asset's title or passthrough", request=AssetUpdateSerializer)
+    @extend_schema(operation_id="update_asset",
+                   summary="Update an asset's title or passthrough", request=AssetUpdateSerializer)
     def patch(self, request, asset_id: str):
         asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
         params = AssetUpdateSerializer(data=request.data)
@@ -117,7 +122,8 @@ class AssetDetailView(ApiView):
         asset_services.asset_update(asset=asset, actor=self.actor, **params.validated_data)
         return _asset_response(asset_id, self.environment_id)
 
-    @extend_schema(summary="Delete an asset and its media", responses={204: None})
+    @extend_schema(operation_id="delete_asset",
+                   summary="Delete an asset and its media", responses={204: None})
     def delete(self, request, asset_id: str):
         asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
         asset_services.asset_delete(asset=asset, actor=self.actor)
@@ -128,7 +134,8 @@ class AssetRetryView(ApiView):
     required_scopes = {"POST": "assets:write"}
     serializer_class = AssetSerializer
 
-    @extend_schema(summary="Process an errored asset again", request=None,
+    @extend_schema(operation_id="retry_asset",
+                   summary="Process an errored asset again", request=None,
                    responses={202: AssetSerializer},
                    description="Only an `errored` asset can be retried (409 otherwise).")
     def post(self, request, asset_id: str):
@@ -141,7 +148,8 @@ class PlaybackIdListView(ApiView):
     required_scopes = {"POST": "playback:write"}
     serializer_class = PlaybackIdSerializer
 
-    @extend_schema(summary="Add a playback ID to an asset", request=PlaybackIdCreateSerializer,
+    @extend_schema(operation_id="create_asset_playback_id",
+                   summary="Add a playback ID to an asset", request=PlaybackIdCreateSerializer,
                    responses={201: PlaybackIdSerializer})
     def post(self, request, asset_id: str):
         asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
@@ -156,12 +164,13 @@ class PlaybackIdDetailView(ApiView):
     required_scopes = {"GET": "assets:read", "DELETE": "playback:write"}
     serializer_class = PlaybackIdSerializer
 
-    @extend_schema(summary="Get a playback ID")
+    @extend_schema(operation_id="get_asset_playback_id", summary="Get a playback ID")
     def get(self, request, asset_id: str, playback_id: str):
         asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
         return Response(PlaybackIdSerializer(selectors.playback_id_get(asset=asset, playback_id=playback_id)).data)
 
-    @extend_schema(summary="Delete a playback ID; its playback stops at once", responses={204: None})
+    @extend_schema(operation_id="delete_asset_playback_id",
+                   summary="Delete a playback ID; its playback stops at once", responses={204: None})
     def delete(self, request, asset_id: str, playback_id: str):
         asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
         found = selectors.playback_id_get(asset=asset, playback_id=playback_id)

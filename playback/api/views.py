@@ -22,12 +22,13 @@ class SigningKeyListView(ApiView):
     serializer_class = SigningKeySerializer
     one_time_secrets = ("private_key",)
 
-    @extend_schema(summary="List signing keys", responses=SigningKeySerializer(many=True))
+    @extend_schema(operation_id="list_signing_keys",
+                   summary="List signing keys", responses=SigningKeySerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(SigningKey.objects.filter(environment_id=self.environment_id))
         return self.get_paginated_response(SigningKeySerializer(page, many=True).data)
 
-    @extend_schema(summary="Create a signing key", request=None,
+    @extend_schema(operation_id="create_signing_key", summary="Create a signing key", request=None,
                    responses={201: NewSigningKeySerializer},
                    description="An RSA key pair for signing playback tokens (RS256, header "
                                "`kid` = the key id). The private key is in this response only.")
@@ -42,11 +43,12 @@ class SigningKeyDetailView(ApiView):
     required_scopes = {"GET": "playback:write", "DELETE": "playback:write"}
     serializer_class = SigningKeySerializer
 
-    @extend_schema(summary="Get a signing key")
+    @extend_schema(operation_id="get_signing_key", summary="Get a signing key")
     def get(self, request, key_id: str):
         return Response(SigningKeySerializer(_get(self.environment_id, key_id)).data)
 
-    @extend_schema(summary="Delete a signing key; every token it signed stops working",
+    @extend_schema(operation_id="delete_signing_key",
+                   summary="Delete a signing key; every token it signed stops working",
                    responses={204: None})
     def delete(self, request, key_id: str):
         signing_key_delete(key=_get(self.environment_id, key_id), actor=self.actor)

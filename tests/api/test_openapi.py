@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
 import yaml
 from django.core.management import call_command
 from drf_spectacular.validation import validate_schema
+from rest_framework.test import APIClient
+
+from foundation.api.idempotency import MAX_KEY_LENGTH
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def schema(anonymous) -> dict:
-    response = anonymous.get("/api/v1/schema/")
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    # Generating the schema takes seconds and reads no rows: once for the module.
+    response = APIClient().get("/api/v1/schema/")
     assert response.status_code == 200, response.content[:500]
     return yaml.safe_load(response.content)
 
@@ -120,3 +125,60 @@ def test_every_operation_documents_its_errors_as_problem_documents(schema):
         assert default, (method, path)
         problem = resolve(schema, default["content"]["application/problem+json"]["schema"])
         assert {"type", "title", "status", "detail"} <= set(problem["required"]), (method, path)
+
+
+VERBS = {"list", "get", "create", "update", "delete", "cancel", "retry", "enable", "disable",
+         "complete", "reset", "rotate", "replay"}
+
+
+def test_every_operation_id_is_a_verb_and_a_noun(schema):
+    for path, method, operation in api_operations(schema):
+        verb, _, noun = operation["operationId"].partition("_")
+        assert verb in VERBS and noun, (method, path, operation["operationId"])
+
+
+@pytest.mark.parametrize(("method", "path", "operation_id"), [
+    ("get", "/api/v1/assets", "list_assets"),
+    ("get", "/api/v1/assets/{asset_id}", "get_asset"),
+    ("patch", "/api/v1/assets/{asset_id}", "update_asset"),
+    ("post", "/api/v1/uploads", "create_upload"),
+    ("put", "/api/v1/uploads/{upload_id}/cancel", "cancel_upload"),
+    ("post", "/api/v1/live-streams", "create_live_stream"),
+    ("delete", "/api/v1/assets/{asset_id}/playback-ids/{playback_id}", "delete_asset_playback_id"),
+])
+def test_operation_ids_name_what_the_operation_does(schema, method, path, operation_id):
+    assert schema["paths"][path][method]["operationId"] == operation_id
+
+
+def test_the_idempotency_key_is_constrained_as_the_server_checks_it(schema):
+    operation = schema["paths"]["/api/v1/uploads"]["post"]
+    header = next(p for p in operation["parameters"] if p["name"] == "Idempotency-Key")
+    key = header["schema"]
+
+    assert (key["type"], key["minLength"], key["maxLength"]) == ("string", 1, MAX_KEY_LENGTH)
+    pattern = re.compile(key["pattern"])
+    for accepted in ("a", "order-1", "7b2a1c0e-5f3d-4c6b-9a8e-2d1f0c3b4a59", "x y", "~" * 255):
+        assert pattern.match(accepted), accepted
+    for refused in (" a", "a ", "tab\there", "new\nline", "caf\u00e9"):
+        assert not pattern.match(refused), refused
+
+
+def test_a_webhook_endpoint_subscribes_to_at_least_one_event_type(schema):
+    for name in ("WebhookEndpointCreateRequest", "PatchedWebhookEndpointUpdateRequest"):
+        events = schema["components"]["schemas"][name]["properties"]["events"]
+        assert events["minItems"] == 1, name
+
+
+def test_every_operation_declares_the_problems_it_can_answer(schema):
+    for path, method, operation in api_operations(schema):
+        responses = operation["responses"]
+        expected = {"401", "403", "429"}
+        if "{" in path:
+            expected.add("404")
+        if method == "post":
+            expected |= {"400", "409", "422"}
+        assert expected <= set(responses), (method, path, sorted(responses))
+        for status in expected:
+            problem = resolve(schema, responses[status]["content"]["application/problem+json"]["schema"])
+            assert {"type", "title", "status", "detail"} <= set(problem["required"])
+    assert "Retry-After" in schema["paths"]["/api/v1/assets"]["get"]["responses"]["429"]["headers"]

@@ -63,12 +63,14 @@ class WebhookEndpointListView(ApiView):
             _check_url(params.validated_data["url"])
             self.params = params
 
-    @extend_schema(summary="List webhook endpoints", responses=WebhookEndpointSerializer(many=True))
+    @extend_schema(operation_id="list_webhook_endpoints",
+                   summary="List webhook endpoints", responses=WebhookEndpointSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(WebhookEndpoint.objects.filter(environment_id=self.environment_id))
         return self.get_paginated_response(WebhookEndpointSerializer(page, many=True).data)
 
-    @extend_schema(summary="Create a webhook endpoint", request=WebhookEndpointCreateSerializer,
+    @extend_schema(operation_id="create_webhook_endpoint",
+                   summary="Create a webhook endpoint", request=WebhookEndpointCreateSerializer,
                    responses={201: NewWebhookEndpointSerializer},
                    description="Events of the listed types are POSTed to `url`, signed per "
                                "Standard Webhooks. The signing `secret` is in this response "
@@ -92,18 +94,20 @@ class WebhookEndpointDetailView(ApiView):
                 _check_url(params.validated_data["url"])
             self.params = params
 
-    @extend_schema(summary="Get a webhook endpoint")
+    @extend_schema(operation_id="get_webhook_endpoint", summary="Get a webhook endpoint")
     def get(self, request, endpoint_id: str):
         return Response(WebhookEndpointSerializer(_endpoint(self.environment_id, endpoint_id)).data)
 
-    @extend_schema(summary="Update a webhook endpoint's url, events or enabled",
+    @extend_schema(operation_id="update_webhook_endpoint",
+                   summary="Update a webhook endpoint's url, events or enabled",
                    request=WebhookEndpointUpdateSerializer)
     def patch(self, request, endpoint_id: str):
         endpoint = services.endpoint_update(endpoint=_endpoint(self.environment_id, endpoint_id),
                                             actor=self.actor, **self.params.validated_data)
         return Response(WebhookEndpointSerializer(endpoint).data)
 
-    @extend_schema(summary="Delete a webhook endpoint and its deliveries", responses={204: None})
+    @extend_schema(operation_id="delete_webhook_endpoint",
+                   summary="Delete a webhook endpoint and its deliveries", responses={204: None})
     def delete(self, request, endpoint_id: str):
         services.endpoint_delete(endpoint=_endpoint(self.environment_id, endpoint_id),
                                  actor=self.actor)
@@ -115,7 +119,8 @@ class WebhookSecretRotateView(ApiView):
     serializer_class = SecretSerializer
     one_time_secrets = ("secret",)
 
-    @extend_schema(summary="Rotate a webhook endpoint's signing secret", request=None,
+    @extend_schema(operation_id="rotate_webhook_endpoint_secret",
+                   summary="Rotate a webhook endpoint's signing secret", request=None,
                    responses={200: SecretSerializer},
                    description="Deliveries are signed with the new secret and, for 24 hours, "
                                "with the previous ones too (several `v1,` signatures).")
@@ -129,7 +134,8 @@ class WebhookDeliveryListView(ApiView):
     required_scopes = {"GET": SCOPE}
     serializer_class = WebhookDeliverySerializer
 
-    @extend_schema(summary="List an endpoint's deliveries with their attempts",
+    @extend_schema(operation_id="list_webhook_deliveries",
+                   summary="List an endpoint's deliveries with their attempts",
                    responses=WebhookDeliverySerializer(many=True))
     def get(self, request, endpoint_id: str):
         endpoint = _endpoint(self.environment_id, endpoint_id)
@@ -141,7 +147,8 @@ class WebhookDeliveryRetryView(ApiView):
     required_scopes = {"POST": SCOPE}
     serializer_class = WebhookDeliverySerializer
 
-    @extend_schema(summary="Send a delivery again now", request=None,
+    @extend_schema(operation_id="retry_webhook_delivery",
+                   summary="Send a delivery again now", request=None,
                    responses={200: WebhookDeliverySerializer},
                    description="A pending delivery is sent at once; a dead (or succeeded) "
                                "one gets one more attempt.")
@@ -159,7 +166,8 @@ class WebhookReplayDeadView(ApiView):
     required_scopes = {"POST": SCOPE}
     serializer_class = ReplaySerializer
 
-    @extend_schema(summary="Queue every dead delivery of an endpoint again", request=None,
+    @extend_schema(operation_id="replay_dead_webhook_deliveries",
+                   summary="Queue every dead delivery of an endpoint again", request=None,
                    responses={200: ReplaySerializer})
     def post(self, request, endpoint_id: str):
         ids = services.endpoint_replay_dead(endpoint=_endpoint(self.environment_id, endpoint_id),

@@ -46,7 +46,7 @@ class NewWebhookEndpointSerializer(WebhookEndpointSerializer):
 
 def _events_field(**kwargs) -> serializers.ListField:
     return serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False,
-                                 max_length=100,
+                                 min_length=1, max_length=100,
                                  help_text='Event types to receive, or ["*"] for all.', **kwargs)
 
 

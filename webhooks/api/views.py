@@ -14,6 +14,7 @@ class EventListView(ApiView):
     serializer_class = EventSerializer
 
     @extend_schema(
+        operation_id="list_events",
         summary="List events",
         responses=EventSerializer(many=True),
         description="Newest first. `after=evt_…` returns only events created after that one "
@@ -38,7 +39,7 @@ class EventDetailView(ApiView):
     required_scopes = {"GET": "events:read"}
     serializer_class = EventSerializer
 
-    @extend_schema(summary="Get an event")
+    @extend_schema(operation_id="get_event", summary="Get an event")
     def get(self, request, event_id: str):
         event = selectors.event_get(environment_id=self.environment_id, event_id=event_id)
         if event is None:
