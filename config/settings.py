@@ -271,6 +271,11 @@ FFMPEG_BIN = env("FFMPEG_BIN", "ffmpeg")
 FFPROBE_BIN = env("FFPROBE_BIN", "ffprobe")
 X264_PRESET = env("X264_PRESET", "veryfast")
 MAX_RESOLUTION = env_int("MAX_RESOLUTION", 1080, minimum=144)
+# The longest video an asset may be unless its environment sets its own limit. A
+# container can declare any duration in a few bytes; without a limit a tiny file
+# becomes hours of encoding and storage. 12 hours is Mux's limit for an asset, long
+# enough for a full day's live recording or a conference track.
+ASSET_MAX_DURATION_SECONDS = env_int("ASSET_MAX_DURATION_SECONDS", 12 * 3600, minimum=1)
 PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 3, minimum=1)
 # A running job renews its lease as it reports progress; a job whose lease ran out
 # lost its worker and is handed to another.

@@ -24,7 +24,11 @@ def upload_for(environment, **settings) -> Upload:
 
 def asset_from_file(environment, path: Path, **settings) -> Asset:
     """Upload a file as a client would and return its asset (processing runs on commit)."""
-    upload = upload_for(environment, **settings)
+    return complete(upload_for(environment, **settings), path)
+
+
+def complete(upload: Upload, path: Path) -> Asset:
+    """Send a file to an upload as a client would and return its asset."""
     with open(path, "rb") as fh:
         name = media_storage().save(f"uploads/{upload.id}/master", File(fh, name="master"))
     asset = upload_complete(upload_id=upload.id, master_name=name, size=path.stat().st_size,

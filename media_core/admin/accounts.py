@@ -30,6 +30,7 @@ from media_core.services.api_keys import (
     api_key_create,
     api_key_revoke,
     environment_get_or_create,
+    environment_set_max_duration,
 )
 from webhooks.models import Event
 
@@ -143,21 +144,54 @@ class ApiKeyAdmin(CreateOnlyAdmin):
 
 
 # --- environments -------------------------------------------------------------------
+def duration_text(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds // 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds // 60:g} min"
+    return f"{seconds:g} s"
+
+
 @admin.register(Environment)
 class EnvironmentAdmin(CreateOnlyAdmin):
-    list_display = ["name", "id", "created_at"]
+    list_display = ["name", "id", "duration_limit", "created_at"]
     search_fields = ["=id", "name"]
-    add_fields = ["name"]
-    view_fields = ["id", "name", "created_at", "contents", "audit_trail"]
+    add_fields = ["name", "max_duration_seconds"]
+    view_fields = ["id", "name", "max_duration_seconds", "duration_limit", "created_at",
+                   "contents", "audit_trail"]
+    # The one setting an operator changes after creation; the service audits it.
+    editable_fields = ["max_duration_seconds"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        return user_may(request, "change", Environment)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [f for f in self.view_fields if f not in self.editable_fields]
+
     def save_model(self, request, obj, form, change):
-        made = environment_get_or_create(name=form.cleaned_data["name"],
-                                         actor=Actor.for_user(request.user))
+        actor = Actor.for_user(request.user)
+        if change:
+            environment_set_max_duration(
+                environment=obj, actor=actor,
+                max_duration_seconds=form.cleaned_data["max_duration_seconds"])
+            return
+        made = environment_get_or_create(
+            name=form.cleaned_data["name"], actor=actor,
+            max_duration_seconds=form.cleaned_data["max_duration_seconds"])
         obj.pk, obj.created_at = made.pk, made.created_at
         obj._state.adding = False
+
+    @admin.display(description="longest video")
+    def duration_limit(self, environment: Environment) -> str:
+        shown = duration_text(environment.asset_max_duration)
+        if environment.max_duration_seconds is None:
+            return f"{shown} (platform default)"
+        return shown
 
     @admin.display(description="contents")
     def contents(self, environment: Environment) -> str:

@@ -20,6 +20,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods
 
 from foundation.context import Actor
+from foundation.errors import ValidationFailed
 from media_core.models import Asset, Environment, PlaybackID, Upload
 from media_core.services.uploads import upload_create
 from media_core.upload_urls import upload_url
@@ -38,7 +39,8 @@ class UploadForm(forms.Form):
         help_text="One playback ID is made per policy; signed ones need a token to play.")
     max_duration_seconds = forms.FloatField(
         label="Max duration (seconds)", required=False, min_value=1, max_value=24 * 3600,
-        help_text="Optional: a longer video is refused.")
+        help_text="Optional: a longer video is refused. Without it, the environment's "
+                  "limit applies (12 hours unless set on the environment).")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -108,12 +110,18 @@ class UploadPageMixin:
                                             in form.errors.get_json_data().items()}}, status=400)
         # The CSRF check has already matched Origin to this site; the upload URL may live
         # on another host (PUBLIC_BASE_URL), which must then let this page send to it.
-        upload = upload_create(environment=form.cleaned_data["environment"],
-                               actor=Actor.for_user(request.user),
-                               new_asset_settings=form.new_asset_settings(),
-                               cors_origin=request.headers.get("Origin", ""),
-                               # An editor's big file on a slow line may take hours.
-                               timeout=EDITOR_UPLOAD_SECONDS)
+        try:
+            upload = upload_create(environment=form.cleaned_data["environment"],
+                                   actor=Actor.for_user(request.user),
+                                   new_asset_settings=form.new_asset_settings(),
+                                   cors_origin=request.headers.get("Origin", ""),
+                                   # An editor's big file on a slow line may take hours.
+                                   timeout=EDITOR_UPLOAD_SECONDS)
+        except ValidationFailed as exc:
+            # The service names the API's fields; this form's are the settings themselves.
+            errors = {name.removeprefix("new_asset_settings."): messages
+                      for name, messages in (exc.errors or {"__all__": [exc.detail]}).items()}
+            return JsonResponse({"errors": errors}, status=400)
         return JsonResponse({
             "upload_id": upload.id,
             "url": upload_url(upload),

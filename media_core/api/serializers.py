@@ -41,7 +41,9 @@ class NewAssetSettingsSerializer(serializers.Serializer):
     )
     max_duration_seconds = serializers.FloatField(
         required=False, min_value=1, max_value=24 * 3600,
-        help_text="Refuse (errored, duration_too_long) a video longer than this.",
+        help_text="Refuse (errored, duration_too_long) a video longer than this. At most "
+                  "the environment's own limit (12 hours unless the operator set another), "
+                  "which applies when this is absent; a larger value is refused with 400.",
     )
     allowed_origins = serializers.ListField(child=OriginField(max_length=255), required=False,
                                             max_length=50, help_text=ALLOWED_ORIGINS_HELP)

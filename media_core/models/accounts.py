@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from foundation.context import Actor
@@ -21,6 +23,14 @@ class Environment(models.Model):
 
     id = models.CharField(primary_key=True, max_length=32, default=id_default("env"), editable=False)
     name = models.SlugField(max_length=64, unique=True)
+    # Blank follows the platform's setting, so changing the setting moves every
+    # environment that did not choose its own limit.
+    max_duration_seconds = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)],
+        verbose_name="max duration (seconds)",
+        help_text="The longest video an asset of this environment may be; longer ones end "
+                  "errored (duration_too_long). An asset's own max_duration_seconds may only "
+                  "be lower. Blank: ASSET_MAX_DURATION_SECONDS (12 hours unless set).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -28,6 +38,11 @@ class Environment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def asset_max_duration(self) -> int:
+        """Seconds: the longest video accepted here (the environment's, or the default)."""
+        return self.max_duration_seconds or settings.ASSET_MAX_DURATION_SECONDS
 
 
 class ApiKey(models.Model):

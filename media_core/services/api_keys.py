@@ -6,7 +6,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from foundation.audit import audit_record
+from foundation.audit import audit_record, diff
 from foundation.context import Actor
 from foundation.errors import ValidationFailed
 from media_core.models import SCOPES, ApiKey, Environment
@@ -33,13 +33,39 @@ def parse_scopes(raw: str | list[str]) -> list[str]:
     return sorted(set(scopes), key=SCOPES.index)
 
 
-def environment_get_or_create(*, name: str, actor: Actor) -> Environment:
+def environment_get_or_create(*, name: str, actor: Actor,
+                              max_duration_seconds: int | None = None) -> Environment:
+    """The environment of that name; `max_duration_seconds` is its limit if it is new."""
     with transaction.atomic():
-        environment, created = Environment.objects.get_or_create(name=name)
+        environment, created = Environment.objects.get_or_create(
+            name=name, defaults={"max_duration_seconds": max_duration_seconds})
         if created:
             audit_record(actor=actor, action="environment.created", object_type="environment",
                          object_id=environment.id, environment_id=environment.id,
-                         changes={"name": [None, name]})
+                         changes=diff({}, {"name": name,
+                                           "max_duration_seconds": max_duration_seconds}))
+    return environment
+
+
+def environment_set_max_duration(*, environment: Environment, max_duration_seconds: int | None,
+                                 actor: Actor) -> Environment:
+    """The longest video the environment's assets may be; None: the platform's default.
+
+    Assets not yet processed are held to the new limit too (processing reads it).
+    """
+    if max_duration_seconds is not None and max_duration_seconds < 1:
+        raise ValidationFailed("The limit is at least 1 second.",
+                               errors={"max_duration_seconds": ["Must be at least 1."]})
+    with transaction.atomic():
+        environment = Environment.objects.select_for_update().get(pk=environment.pk)
+        changes = diff({"max_duration_seconds": environment.max_duration_seconds},
+                       {"max_duration_seconds": max_duration_seconds})
+        if changes:
+            environment.max_duration_seconds = max_duration_seconds
+            environment.save(update_fields=["max_duration_seconds"])
+            audit_record(actor=actor, action="environment.updated", object_type="environment",
+                         object_id=environment.id, environment_id=environment.id,
+                         changes=changes)
     return environment
 
 

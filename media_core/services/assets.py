@@ -11,7 +11,7 @@ from foundation.context import Actor
 from foundation.errors import Conflict, ValidationFailed
 from foundation.statemachine import transition
 from foundation.tasks import enqueue_on_commit
-from media_core.models import Asset, PlaybackID, ProcessingJob
+from media_core.models import Asset, Environment, PlaybackID, ProcessingJob
 from media_core.processing import fetch
 
 from . import processing
@@ -94,9 +94,26 @@ def asset_check_input(url: str) -> None:
                                errors={"input": [message]}) from exc
 
 
+def asset_check_max_duration(*, environment: Environment, settings: dict[str, Any],
+                             field: str = "max_duration_seconds") -> None:
+    """Refuse an asset's own limit above its environment's: it could never apply.
+
+    Processing takes the lower of the two anyway (the environment's may be lowered
+    later); this tells the caller now instead of letting them believe it.
+    """
+    own = settings.get("max_duration_seconds")
+    limit = environment.asset_max_duration
+    if own is not None and own > limit:
+        message = (f"Ensure this value is at most {limit} (seconds), the longest video the "
+                   f"environment {environment.name} accepts.")
+        raise ValidationFailed(message, errors={field: [message]})
+
+
 def asset_create_from_url(*, environment_id: str, actor: Actor, url: str,
                           settings: dict[str, Any]) -> Asset:
     """A new asset whose original a worker fetches from `url` (see asset_check_input)."""
+    asset_check_max_duration(environment=Environment.objects.get(pk=environment_id),
+                             settings=settings)
     return asset_create(environment_id=environment_id, actor=actor, settings=settings,
                         input_url=url)
 

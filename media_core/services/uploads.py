@@ -18,7 +18,7 @@ from media_core.api.serializers import upload_data
 from media_core.models import Asset, Environment, Upload
 from webhooks.services import event_emit
 
-from .assets import asset_create
+from .assets import asset_check_max_duration, asset_create
 
 
 def upload_url_actor(upload: Upload) -> Actor:
@@ -33,6 +33,8 @@ def _emit(upload: Upload, type: str) -> None:
 
 def upload_create(*, environment: Environment, actor: Actor, new_asset_settings: dict[str, Any],
                   cors_origin: str = "", timeout: int | None = None) -> Upload:
+    asset_check_max_duration(environment=environment, settings=new_asset_settings,
+                             field="new_asset_settings.max_duration_seconds")
     timeout = timeout or settings.UPLOAD_URL_TTL_SECONDS
     with transaction.atomic():
         upload = Upload.objects.create(

@@ -12,7 +12,7 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from foundation.admin import change_url, changelist_url
 from foundation.models import AuditEntry
-from media_core.models import Asset, PlaybackID, ProcessingJob, Upload
+from media_core.models import Asset, Environment, PlaybackID, ProcessingJob, Upload
 from tests.clips import random_bytes
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +114,18 @@ def test_invalid_settings_are_answered_field_by_field_and_create_nothing(admin_c
     assert response.status_code == 400
     errors = response.json()["errors"]
     assert set(errors) == {"environment", "max_duration_seconds", "playback_policy"}
+    assert not Upload.objects.exists()
+
+
+def test_a_limit_above_the_environments_is_answered_on_its_field(admin_client, environment):
+    Environment.objects.filter(pk=environment.pk).update(max_duration_seconds=600)
+
+    response = _ask_for_upload(admin_client, environment, max_duration_seconds="601")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"max_duration_seconds": [
+        "Ensure this value is at most 600 (seconds), the longest video the environment "
+        "production accepts."]}
     assert not Upload.objects.exists()
 
 

@@ -58,6 +58,17 @@ def test_creating_an_upload_answers_201_with_a_waiting_url(owner, settings):
     assert body["cors_origin"] == "https://app.example"
 
 
+def test_an_assets_limit_above_its_environments_is_refused_and_creates_nothing(
+        owner, environment):
+    response = owner.post("/api/v1/uploads", {"new_asset_settings": {
+        "max_duration_seconds": 12 * 3600 + 1}}, format="json")
+
+    body = assert_problem(response, 400, "invalid_request")
+    assert "at most 43200" in body["errors"]["new_asset_settings.max_duration_seconds"][0]
+    assert not Upload.objects.exists()
+    create_upload(owner, max_duration_seconds=12 * 3600)  # the environment's own limit is fine
+
+
 def test_an_upload_with_a_timeout_expires_after_it(owner):
     response = owner.post("/api/v1/uploads", {"timeout": 120}, format="json")
 

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from media_core.models import Asset, ProcessingJob
+from foundation.errors import ValidationFailed
+from media_core.models import Asset, Environment, ProcessingJob
 from media_core.storage import list_tree
 from tests.clips import make_clip, random_bytes
-from tests.factories import asset_from_file
+from tests.factories import asset_from_file, complete, upload_for
 from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +97,47 @@ def test_a_video_longer_than_the_assets_limit_is_refused_and_not_kept(environmen
     assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "duration_too_long")
     assert "at most 2 s" in asset.error_messages[0]
     assert list_tree("uploads") == [] and list_tree("assets") == []
+
+
+def test_without_a_limit_of_its_own_an_asset_gets_its_environments(environment, sync_tasks,
+                                                                      tmp_path):
+    Environment.objects.filter(pk=environment.pk).update(max_duration_seconds=2)
+
+    asset = asset_from_file(environment, make_clip(tmp_path / "long.mp4", seconds=3))
+
+    assert asset.max_duration is None
+    assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "duration_too_long")
+    assert "the environment production accepts at most 2 s" in asset.error_messages[0]
+    assert list_tree("uploads") == [] and list_tree("assets") == []
+
+
+def test_an_environment_without_a_limit_of_its_own_has_the_platforms(environment, settings,
+                                                                      sync_tasks, tmp_path):
+    assert environment.max_duration_seconds is None
+    assert environment.asset_max_duration == 12 * 3600  # ASSET_MAX_DURATION_SECONDS' default
+    settings.ASSET_MAX_DURATION_SECONDS = 2
+
+    asset = asset_from_file(environment, make_clip(tmp_path / "long.mp4", seconds=3))
+
+    assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "duration_too_long")
+
+
+def test_an_assets_own_limit_may_not_exceed_its_environments(environment, sync_tasks,
+                                                              tmp_path):
+    Environment.objects.filter(pk=environment.pk).update(max_duration_seconds=600)
+    environment.refresh_from_db()
+    with pytest.raises(ValidationFailed) as refused:
+        upload_for(environment, max_duration_seconds=601)
+    assert "at most 600" in refused.value.errors["new_asset_settings.max_duration_seconds"][0]
+
+    # Lowered after the upload was asked for: the lower limit still holds.
+    upload = upload_for(environment, max_duration_seconds=600)
+    Environment.objects.filter(pk=environment.pk).update(max_duration_seconds=2)
+    asset = complete(upload, make_clip(tmp_path / "long.mp4", seconds=3))
+
+    assert asset.max_duration == 600
+    assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "duration_too_long")
+    assert "at most 2 s" in asset.error_messages[0]
 
 
 def test_a_refused_original_cannot_be_retried(environment, sync_tasks, tmp_path):
