@@ -6,7 +6,6 @@ broker, the in-memory channel layer, local files) for their production counterpa
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import os
 import socket
@@ -15,6 +14,8 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from config.install_secret import derived_secret, install_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,11 +50,10 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
 
 
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var")))
-DEBUG = env_bool("DEBUG", True)
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me"
-SECRET_KEY = env("SECRET_KEY", _DEV_SECRET)
-if not DEBUG and SECRET_KEY == _DEV_SECRET:
-    raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
+DEBUG = env_bool("DEBUG", False)
+# Unset: a secret made for this install on its first run (VAR_DIR/secret_key). Machines
+# that must agree (several web servers, workers, ingest nodes) set the same SECRET_KEY.
+SECRET_KEY = env("SECRET_KEY") or install_secret(VAR_DIR)
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")]
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
@@ -133,7 +133,10 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-WHITENOISE_USE_FINDERS = DEBUG
+# Static files are served straight from the source folders, so a checkout serves the
+# admin's CSS with DEBUG off and no collectstatic; 0 serves only STATIC_ROOT, filled
+# (and compressed) by collectstatic.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 STORAGE_BACKEND = env("STORAGE_BACKEND", "local")
 if STORAGE_BACKEND == "local":
@@ -329,8 +332,7 @@ WEBHOOK_PROMPT_RETRY_SECONDS = env_int("WEBHOOK_PROMPT_RETRY_SECONDS", 10, minim
 # --- playback -------------------------------------------------------------------
 # Signs the path tokens of child playlists and segments; nginx delivery needs the same
 # value (deploy/nginx). Derived from SECRET_KEY unless set.
-PLAYBACK_PATH_SECRET = env("PLAYBACK_PATH_SECRET") or hashlib.sha256(
-    f"playback-path:{SECRET_KEY}".encode()).hexdigest()[:32]
+PLAYBACK_PATH_SECRET = env("PLAYBACK_PATH_SECRET") or derived_secret(SECRET_KEY, "playback-path")
 
 # --- live -----------------------------------------------------------------------
 # The ingest side (python manage.py live_ingest): nginx-rtmp on RTMP_PORT, its local
@@ -352,8 +354,7 @@ LIVE_PUBLIC_HOST = env("LIVE_PUBLIC_HOST") or (urlsplit(PUBLIC_BASE_URL).hostnam
 # Where an ingest node calls the platform back (nginx-rtmp callbacks and its reports).
 LIVE_PLATFORM_URL = (env("LIVE_PLATFORM_URL") or PUBLIC_BASE_URL).rstrip("/")
 # Shared by the platform and every ingest node; it authenticates the callbacks.
-LIVE_INGEST_SECRET = env("LIVE_INGEST_SECRET") or hashlib.sha256(
-    f"live-ingest:{SECRET_KEY}".encode()).hexdigest()[:32]
+LIVE_INGEST_SECRET = env("LIVE_INGEST_SECRET") or derived_secret(SECRET_KEY, "live-ingest")
 LIVE_NODE_NAME = env("LIVE_NODE_NAME") or socket.gethostname()[:64]
 LIVE_SAMPLE_SECONDS = float(env("LIVE_SAMPLE_SECONDS", "2"))
 # A publisher that sends nothing for this long is flagged as stalled.
