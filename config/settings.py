@@ -58,6 +58,33 @@ ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,[:
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
 
+# --- HTTPS ----------------------------------------------------------------------
+# An https:// PUBLIC_BASE_URL with DEBUG off is a production site: browsers are sent to
+# HTTPS and told to stay there, and cookies travel over HTTPS only. Each one can be
+# overridden by the environment variable of the same name.
+_HTTPS_SITE = PUBLIC_BASE_URL.startswith("https://") and not DEBUG
+# TLS ends at a proxy (nginx, a load balancer) that sets X-Forwarded-Proto, replacing
+# whatever the client sent (deploy/README.md); without the header a request is plain HTTP.
+if env_bool("TRUST_X_FORWARDED_PROTO", _HTTPS_SITE):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _HTTPS_SITE)
+# Ingest nodes call back over plain HTTP on the private network: nginx-rtmp has no TLS
+# client, and a redirect would drop the callback.
+SECURE_REDIRECT_EXEMPT = [r"^live/ingest/"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _HTTPS_SITE)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _HTTPS_SITE)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _HTTPS_SITE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _HTTPS_SITE)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading puts the domain in browsers' built-in lists, which takes months to
+    # undo: an operator's decision, not a default, so its reminder is silenced.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = env("SECURE_REFERRER_POLICY", "same-origin")
+# No page may be framed but the embed player (playback.views.embed is exempt).
+X_FRAME_OPTIONS = "DENY"
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",

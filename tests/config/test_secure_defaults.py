@@ -1,4 +1,4 @@
-"""Settings as a fresh install loads them: no public secret, DEBUG off.
+"""Settings as a fresh install loads them: no public secret, DEBUG off, deploy checks clean.
 
 Each case starts Python afresh with its own environment, as a server process would, so
 what is read at import time (the per-install secret, DEBUG) is really read.
@@ -101,6 +101,18 @@ def test_a_404_page_does_not_list_the_url_patterns(tmp_path):
 
     assert status == 404
     assert "URLconf" not in body and "admin/" not in body and "api/v1/" not in body
+
+
+def test_check_deploy_is_clean_for_an_https_site(tmp_path):
+    env = child_env(tmp_path / "var", PUBLIC_BASE_URL="https://video.example.com",
+                    SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="video.example.com")
+    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "no issues" in output, output
+    assert "WARNING" not in output, output
 
 
 def test_processes_starting_together_on_a_fresh_install_agree_on_its_secret(tmp_path):
