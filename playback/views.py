@@ -36,9 +36,9 @@ _LIVE_FILE_RE = re.compile(r"^(index\.m3u8|\d{1,9}\.ts)$")
 _CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4",
                   ".m4s": "video/iso.segment", ".jpg": "image/jpeg"}
 # Child URLs outlive the token that opened the master by the video's length plus this,
-# so a viewer who started in time can finish; never more than a day.
+# so a viewer who started in time can finish; never more than path_tokens.MAX_SECONDS
+# (a day), which is as far ahead as a path token may reach.
 CHILD_GRACE_SECONDS = 600
-CHILD_MAX_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def live_master(request, playback_id: str):
     found, stream, app, _ = authorised
     # The player reloads the media playlist for as long as it watches: the path token
     # lasts a day, as for the longest video.
-    expires = int(time.time()) + CHILD_MAX_SECONDS
+    expires = int(time.time()) + path_tokens.MAX_SECONDS
     base = path_tokens.child_base(playback_id=found.id, prefix=f"live/{app}/{stream.id}",
                                   expires=expires)
     body = live_master_playlist(stream, base)
@@ -183,7 +183,7 @@ def master(request, playback_id: str):
     found, asset, token_expires = authorised
     now = int(time.time())
     expires = min(max(token_expires or 0, now + int(asset.duration or 0) + CHILD_GRACE_SECONDS),
-                  now + CHILD_MAX_SECONDS)
+                  now + path_tokens.MAX_SECONDS)
     base = path_tokens.child_base(playback_id=found.id, prefix=asset.media_prefix, expires=expires)
     body = master_playlist(asset, base)
     # A signed master is personal: shared caches must not hand it to someone else.

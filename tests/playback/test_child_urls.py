@@ -1,0 +1,63 @@
+"""Child URLs (/v/{pbk}/s/{expires}/{signature}/…): how far ahead they may reach."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from playback import path_tokens
+from tests.clips import make_clip
+from tests.factories import asset_from_file
+
+DAY = 24 * 3600
+LIVE_PREFIX = "live/live/lvs_" + "0" * 26
+
+
+@pytest.fixture
+def signed_asset(environment, sync_tasks, tmp_path):
+    asset = asset_from_file(environment, make_clip(tmp_path / "clip.mp4"), playback_policy=["signed"])
+    assert asset.status == "ready"
+    return asset
+
+
+def child_playlist(asset, expires: int) -> str:
+    """A child playlist URL signed with the platform's own secret, as a forger who had it would."""
+    playback_id = asset.playback_ids.get().id
+    rendition = asset.renditions.order_by("name").first().name
+    base = path_tokens.child_base(playback_id=playback_id, prefix=asset.media_prefix, expires=expires)
+    return f"{base}/{rendition}/index.m3u8"
+
+
+def test_a_child_url_within_the_day_plays(anonymous, signed_asset):
+    response = anonymous.get(child_playlist(signed_asset, int(time.time()) + DAY - 60))
+
+    assert response.status_code == 200
+
+
+def test_a_forged_child_url_reaching_30_days_ahead_is_refused(anonymous, signed_asset):
+    response = anonymous.get(child_playlist(signed_asset, int(time.time()) + 30 * DAY))
+
+    assert (response.status_code, response.json()["code"]) == (403, "path_token_invalid")
+
+
+@pytest.mark.django_db
+def test_a_forged_live_child_url_reaching_30_days_ahead_is_refused(anonymous):
+    base = path_tokens.child_base(playback_id="pbk_" + "1" * 26, prefix=LIVE_PREFIX,
+                                  expires=int(time.time()) + 30 * DAY)
+
+    response = anonymous.get(f"{base}/index.m3u8")
+
+    assert (response.status_code, response.json()["code"]) == (403, "path_token_invalid")
+
+
+def test_a_token_may_reach_a_day_ahead_and_a_few_minutes_of_clock_skew_but_no_more():
+    def valid(expires: int) -> bool:
+        sig = path_tokens.signature(playback_id="pbk_x", prefix="p", expires=expires)
+        return path_tokens.valid(playback_id="pbk_x", prefix="p", expires=str(expires), sig=sig)
+
+    now = int(time.time())
+    assert valid(now + path_tokens.MAX_SECONDS + 60)
+    assert not valid(now + path_tokens.MAX_SECONDS + 3600)
+    assert not valid(now - 5)
+
