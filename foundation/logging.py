@@ -9,12 +9,18 @@ _UPLOAD_TOKEN = re.compile(r"(/upload/[^/\s]+/)[^/\s?\"']+")
 # carry a stream key as ?key=.
 _INGEST_SECRET = re.compile(r"(/live/ingest/)[^/\s?\"']+")
 _STREAM_KEY = re.compile(r"([?&](?:key|relay|passphrase)=)[^&\s\"']+")
-_MARKERS = ("/upload/", "/live/ingest/", "key=", "relay=", "passphrase=")
+# A child URL's signature plays its asset until it expires, whoever holds it; the
+# expiry stays readable. Playback JWTs travel as ?token= and ?thumbnail_token=.
+_PATH_SIGNATURE = re.compile(r"(/v/[^/\s]+/s/[^/\s]*/)[^/\s?\"']+")
+_PLAYBACK_TOKEN = re.compile(r"([?&](?:token|thumbnail_token)=)[^&\s\"']+")
+_MARKERS = ("/upload/", "/live/ingest/", "key=", "relay=", "passphrase=", "/s/", "token=")
 
 
 def redact(text: str) -> str:
     text = _UPLOAD_TOKEN.sub(r"\1[token]", text)
     text = _INGEST_SECRET.sub(r"\1[secret]", text)
+    text = _PATH_SIGNATURE.sub(r"\1[signature]", text)
+    text = _PLAYBACK_TOKEN.sub(r"\1[token]", text)
     return _STREAM_KEY.sub(r"\1[secret]", text)
 
 

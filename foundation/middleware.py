@@ -21,7 +21,7 @@ class RequestIdMiddleware:
             log.info(
                 "%s %s %s %.1fms",
                 request.method,
-                request.path,  # upload tokens are redacted by the log filter
+                request.path,  # tokens in paths (upload, child URL) are redacted by the log filter
                 response.status_code,
                 (time.monotonic() - started) * 1000,
             )
