@@ -295,6 +295,12 @@ API_RATE_LIMIT_READ = env_rate("API_RATE_LIMIT_READ", "100/second")
 API_RATE_LIMIT_WRITE = env_rate("API_RATE_LIMIT_WRITE", "50/second")
 API_RATE_LIMIT_UPLOADS = env_rate("API_RATE_LIMIT_UPLOADS", "20/second")
 API_RATE_LIMIT_ANONYMOUS = env_rate("API_RATE_LIMIT_ANONYMOUS", "60/minute")
+# Failed credentials (bad or revoked API keys, forged playback or upload-URL tokens,
+# wrong admin passwords) from one address: after this many within the window, every
+# credentialed request from it is refused with 429 until the oldest failure is older
+# than the window (foundation/credential_failures.py).
+CREDENTIAL_FAILURE_LIMIT = env_int("CREDENTIAL_FAILURE_LIMIT", 20, minimum=1)
+CREDENTIAL_FAILURE_WINDOW_SECONDS = env_int("CREDENTIAL_FAILURE_WINDOW_SECONDS", 300, minimum=1)
 
 # --- media processing -----------------------------------------------------------
 FFMPEG_BIN = env("FFMPEG_BIN", "ffmpeg")

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
+from foundation import credential_failures
 from foundation.api.problems import problem_response
 from foundation.errors import Conflict, InvalidTransition
 from media_core import request_body, staging
@@ -72,8 +73,13 @@ def _closed(upload: Upload) -> HttpResponse | None:
 
 @csrf_exempt
 def upload_file(request, upload_id: str, token: str):
+    # Before the token is looked at: an address that failed too often waits, good URL or not.
+    if (refused := credential_failures.refusal(request)) is not None:
+        return _problem(refused.status, refused.code, refused.title, refused.detail,
+                        Retry_After=str(refused.retry_after), Tus_Resumable=TUS_VERSION)
     upload = Upload.objects.filter(pk=upload_id).first()
     if upload is None or not upload_token_valid(upload, token):
+        credential_failures.record(request)
         return _problem(404, "not_found", "Not found", "No such upload URL.")
     handler = _HANDLERS.get(request.method)
     if handler is None:

@@ -22,10 +22,20 @@ AUDIENCES = {"v": "video", "t": "thumbnail", "g": "gif", "s": "storyboard"}
 LEEWAY_SECONDS = 30
 
 
+# Tokens no key of the playback ID's environment signed: what a guesser sends, counted
+# against its address (foundation/credential_failures.py). An expired token, or one signed
+# for another resource, is a viewer's or an integrator's mistake and is not counted.
+FORGED = frozenset({"malformed", "algorithm", "unknown_key", "signature"})
+
+
 @dataclass(frozen=True)
 class Refusal:
     reason: str
     detail: str
+
+    @property
+    def forged(self) -> bool:
+        return self.reason in FORGED
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
+from foundation import credential_failures
 from foundation.api.problems import problem_response
 from media_core.models import Asset, PlaybackID
 from media_core.storage import media_storage
@@ -50,11 +51,19 @@ class Denied:
     code: str
     detail: str
     viewer_message: str
+    retry_after: int | None = None
 
     def response(self) -> HttpResponse:
-        titles = {403: "Forbidden", 404: "Not found", 412: "Not playable yet"}
-        return problem_response(status=self.status, code=self.code,
-                                title=titles.get(self.status, "Unavailable"), detail=self.detail)
+        titles = {403: "Forbidden", 404: "Not found", 412: "Not playable yet",
+                  429: "Too many requests"}
+        return self.headers(problem_response(status=self.status, code=self.code,
+                                             title=titles.get(self.status, "Unavailable"),
+                                             detail=self.detail))
+
+    def headers(self, response: HttpResponse) -> HttpResponse:
+        if self.retry_after is not None:
+            response["Retry-After"] = str(self.retry_after)
+        return response
 
 
 NOT_FOUND = Denied(404, "not_found", "No such playback ID or file.", "This video does not exist.")
@@ -92,9 +101,16 @@ def _check_token(request, found: PlaybackID, audience: str, token: str | None):
     """(grant expiry or None, None) or (None, Denied) for a signed playback ID."""
     if found.policy != PlaybackID.Policy.SIGNED:
         return None, None
-    grant = tokens.check(token if token is not None else request.GET.get("token"),
-                         playback_id=found, audience=audience)
+    token = token if token is not None else request.GET.get("token")
+    # Before the token is looked at: an address that failed too often waits, good token or not.
+    if token and (refused := credential_failures.refusal(request)) is not None:
+        return None, Denied(429, refused.code, refused.detail,
+                            "Too many failed attempts from your network; try again later.",
+                            retry_after=refused.retry_after)
+    grant = tokens.check(token, playback_id=found, audience=audience)
     if isinstance(grant, tokens.Refusal):
+        if grant.forged:
+            credential_failures.record(request)
         return None, Denied(403, f"token_{grant.reason}", grant.detail, "This video is private.")
     return grant.expires_at, None
 
@@ -273,8 +289,8 @@ def embed(request, playback_id: str):
         return _live_embed(request, playback_id, token)
     authorised, denied = authorise(request, playback_id, "v", token=token)
     if denied:
-        return render(request, "playback/unavailable.html", {"message": denied.viewer_message},
-                      status=denied.status)
+        return denied.headers(render(request, "playback/unavailable.html",
+                                     {"message": denied.viewer_message}, status=denied.status))
     found, asset, _ = authorised
     signed = found.policy == PlaybackID.Policy.SIGNED
     thumbnail_token = request.GET.get("thumbnail_token")
@@ -297,8 +313,8 @@ def _live_embed(request, playback_id: str, token: str | None):
                       {"message": NOT_FOUND.viewer_message}, status=404)
     _, denied = _check_token(request, found, "v", token)
     if denied:
-        return render(request, "playback/unavailable.html", {"message": denied.viewer_message},
-                      status=denied.status)
+        return denied.headers(render(request, "playback/unavailable.html",
+                                     {"message": denied.viewer_message}, status=denied.status))
     signed = found.policy == PlaybackID.Policy.SIGNED
     return render(request, "playback/embed.html", {
         "title": "Live",

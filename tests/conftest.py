@@ -6,6 +6,7 @@ import pytest
 from django_q.conf import Conf
 from rest_framework.test import APIClient
 
+from foundation import credential_failures
 from foundation.context import Actor
 from media_core.services.api_keys import api_key_create, environment_get_or_create
 
@@ -25,6 +26,13 @@ def _own_redis_names():
     layer = settings.CHANNEL_LAYERS["default"]
     if "CONFIG" in layer:
         layer["CONFIG"]["prefix"] = f"asgi-test-{worker}"
+
+
+@pytest.fixture(autouse=True)
+def _no_credential_failures_carried_over():
+    """Bad credentials that earlier tests sent from the test client's address (127.0.0.1)
+    do not count against this one."""
+    credential_failures.reset("127.0.0.1")
 
 
 @pytest.fixture(autouse=True)

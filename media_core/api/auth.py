@@ -4,6 +4,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from foundation import credential_failures
 from media_core.services.api_keys import api_key_find
 
 
@@ -16,11 +17,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
+        # Before the key is looked at: an address that failed too often waits, good key or not.
+        if (refused := credential_failures.refusal(request)) is not None:
+            raise refused
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
+            credential_failures.record(request)
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <api key>'.")
         key = api_key_find(secret.strip())
         if key is None:
+            credential_failures.record(request)
             raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
         now = timezone.now()
         # Recording use once a minute keeps a write off every request.
