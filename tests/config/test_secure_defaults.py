@@ -124,3 +124,32 @@ def test_processes_starting_together_on_a_fresh_install_agree_on_its_secret(tmp_
 
     assert secrets_read == {(tmp_path / "var" / "secret_key").read_text().strip()}
     assert [p.name for p in (tmp_path / "var").iterdir()] == ["secret_key"]
+
+
+_REQUESTS = """
+import json
+import django
+django.setup()
+from django.test import Client
+client = Client()
+host = {"HTTP_HOST": "video.example.com"}
+https = client.get("/admin/login/", HTTP_X_FORWARDED_PROTO="https", **host)
+print(json.dumps({
+    "plain": client.get("/admin/login/", **host).status_code,
+    "proxied_https": [https.status_code, https.headers.get("Strict-Transport-Security")],
+    "ingest_callback": client.post("/live/ingest/not-the-secret/edge-1/on_publish", **host).status_code,
+}))
+"""
+
+
+def test_an_https_site_redirects_plain_http_but_not_the_ingest_callbacks(tmp_path):
+    env = child_env(tmp_path / "var", PUBLIC_BASE_URL="https://video.example.com",
+                    SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="video.example.com")
+    done = subprocess.run([sys.executable, "-c", _REQUESTS], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answered = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert answered["plain"] == 301
+    assert answered["proxied_https"] == [200, "max-age=31536000; includeSubDomains"]
+    assert answered["ingest_callback"] == 403  # refused for its secret, over plain HTTP
