@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -115,6 +116,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused admin login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -301,6 +304,17 @@ API_RATE_LIMIT_ANONYMOUS = env_rate("API_RATE_LIMIT_ANONYMOUS", "60/minute")
 # than the window (foundation/credential_failures.py).
 CREDENTIAL_FAILURE_LIMIT = env_int("CREDENTIAL_FAILURE_LIMIT", 20, minimum=1)
 CREDENTIAL_FAILURE_WINDOW_SECONDS = env_int("CREDENTIAL_FAILURE_WINDOW_SECONDS", 300, minimum=1)
+# Admin login (django-axes, attempts kept in the database): a username is locked at an
+# address after this many wrong passwords, for the cool-off; a success clears the count;
+# `python manage.py axes_reset` lifts every lock (foundation/admin_login.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "foundation.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "foundation.admin_login.locked_out"
 
 # --- media processing -----------------------------------------------------------
 FFMPEG_BIN = env("FFMPEG_BIN", "ffmpeg")

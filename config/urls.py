@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from foundation import admin_login
 from foundation.api.audit import AuditLogView
 from media_core.upload_endpoint import upload_file
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", include("live.urls")),
     path("admin/find/", include("foundation.admin_lookup")),
     path("", include("live.dashboard_urls")),
+    path("admin/login/", admin_login.login),  # admin.site.login behind the address guard
     path("admin/", admin.site.urls),
 ]
 

@@ -5,3 +5,11 @@ class FoundationConfig(AppConfig):
     name = "foundation"
     verbose_name = "Audit and API records"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_login_failed
+
+        from .admin_login import count_failure
+
+        # Django reports a refused password only by this signal (django-axes listens too).
+        user_login_failed.connect(count_failure, dispatch_uid="kino-credential-failures")
