@@ -32,7 +32,7 @@ CODE = "too_many_failed_credentials"
 
 
 def _cache_key(address: str) -> str:
-    return f"kino:credential-failures:{limit_key(address)}"
+    return f"credential-failures:{limit_key(address)}"
 
 
 def _recent(address: str, now: float) -> list[float]:

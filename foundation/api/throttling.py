@@ -60,7 +60,7 @@ class Budget(SimpleRateThrottle):
 
     def get_cache_key(self, request, view) -> str | None:
         ident = self.ident(request, view)
-        return None if ident is None else f"kino:budget:{self.scope}:{ident}"
+        return None if ident is None else f"rate-limit:{self.scope}:{ident}"
 
     def allow_request(self, request, view) -> bool:
         allowed = super().allow_request(request, view)
