@@ -1,0 +1,79 @@
+"""Run the task worker: django-q2's cluster (`qcluster`) in a process group of its own,
+stopped through its parent alone.
+
+    python manage.py worker [--grace SECONDS]
+
+Use it instead of `manage.py qcluster` wherever a stop signal can reach a whole process
+group or control group: Ctrl-C in bin/run-local, systemd (deploy/systemd/), `kill --
+-PGID`. django-q2's sentinel process resets SIGTERM to its default action (die at once)
+and waits on a multiprocessing Event; the cluster's parent stops by setting that Event.
+When the same SIGTERM kills the sentinel while it waits, it is still counted as a
+sleeper of the Event's Condition, and the parent's Event.set() waits forever for it to
+wake (multiprocessing.synchronize.Condition.notify): the cluster never exits.
+
+Here only this process signals the cluster. SIGTERM or SIGINT to it is passed to the
+cluster's parent only, which stops taking tasks, lets each worker finish the task in
+hand and exits. After --grace seconds the cluster's whole group is killed: a task cut
+short is handed out again as after a crash (its processing lease or webhook claim
+runs out).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from media_core.ffmpeg import die_with_parent
+
+log = logging.getLogger("kino.worker")
+
+
+class Command(BaseCommand):
+    help = "Run the task worker (qcluster); SIGTERM or SIGINT stops it within --grace seconds."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--grace", type=float, default=20.0,
+            help="Seconds the workers get to finish their tasks once asked to stop, before "
+                 "they are killed (default 20: a webhook delivery's timeout and then some).")
+
+    def handle(self, *args, grace: float, **options):
+        asked: list[int] = []
+        signal.signal(signal.SIGTERM, lambda signum, frame: asked.append(signum))
+        signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+        cluster = subprocess.Popen(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"],
+            cwd=settings.BASE_DIR, stdin=subprocess.DEVNULL, process_group=0,
+            # Should this process be killed outright, the cluster is asked to stop as
+            # it would be here.
+            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
+        deadline = None
+        while not _exited(cluster.pid):
+            if asked and deadline is None:
+                os.kill(cluster.pid, signal.SIGTERM)
+                deadline = time.monotonic() + grace
+            elif deadline is not None and time.monotonic() >= deadline:
+                log.warning("the worker did not stop within %s s; killing it", grace)
+                break
+            time.sleep(0.1)
+        # The group id stays ours while its leader is unreaped: kill whatever is left of
+        # it (after a clean stop, nothing), then reap.
+        try:
+            os.killpg(cluster.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        code = cluster.wait()
+        if not asked and code != 0:
+            sys.exit(f"the worker exited with status {code}")
+
+
+def _exited(pid: int) -> bool:
+    """Whether the process has exited, leaving it unreaped."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
