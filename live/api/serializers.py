@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from live.models import LiveStream, SimulcastTarget
@@ -27,6 +27,11 @@ def srt_url(stream: LiveStream) -> str | None:
 
 
 # --- input ------------------------------------------------------------------------
+@extend_schema_serializer(examples=[OpenApiExample(
+    "A public stream, recorded", request_only=True,
+    value={"playback_policy": ["public"], "new_asset_settings": {"playback_policy": ["public"]},
+           "reconnect_window": 60, "latency_mode": "standard", "passthrough": "weekly-show"},
+)])
 class LiveStreamCreateSerializer(serializers.Serializer):
     playback_policy = serializers.ListField(
         child=serializers.ChoiceField(choices=POLICIES), required=False, default=list,
@@ -46,6 +51,10 @@ class LiveStreamCreateSerializer(serializers.Serializer):
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "Low latency from the next publish", request_only=True,
+    value={"latency_mode": "low", "reconnect_window": 30},
+)])
 class LiveStreamUpdateSerializer(serializers.Serializer):
     new_asset_settings = NewAssetSettingsSerializer(required=False, allow_null=True)
     reconnect_window = serializers.FloatField(required=False, min_value=0, max_value=1800)
@@ -54,6 +63,10 @@ class LiveStreamUpdateSerializer(serializers.Serializer):
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "Another RTMP service", request_only=True,
+    value={"url": "rtmp://live.example.com/app", "stream_key": "my-channel-key"},
+)])
 class SimulcastTargetCreateSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=1024, help_text="rtmp:// or rtmps:// server URL.")
     stream_key = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from media_core.models import Asset, PlaybackID, Rendition, Upload
@@ -49,15 +49,29 @@ class NewAssetSettingsSerializer(serializers.Serializer):
                                             max_length=50, help_text=ALLOWED_ORIGINS_HELP)
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "A public video uploaded from a web page", request_only=True,
+    value={"new_asset_settings": {"title": "Product launch", "playback_policy": ["public"],
+                                  "passthrough": "cms-item-4711"},
+           "cors_origin": "https://www.example.com"},
+)])
 class UploadCreateSerializer(serializers.Serializer):
     new_asset_settings = NewAssetSettingsSerializer(required=False, default=dict)
-    cors_origin = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    cors_origin = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="",
+        help_text="The origin of a web page that PUTs the file (e.g. https://www.example.com), "
+                  "or * for any; empty: no cross-origin upload from a browser.")
     timeout = serializers.IntegerField(
         required=False, min_value=60, max_value=7 * 24 * 3600,
         help_text="Seconds the upload URL stays valid (default 3600).",
     )
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "A video fetched from a URL", request_only=True,
+    value={"input": "https://media.example.com/videos/launch.mp4", "title": "Product launch",
+           "playback_policy": ["public"], "passthrough": "cms-item-4711"},
+)])
 class AssetCreateSerializer(NewAssetSettingsSerializer):
     input = serializers.CharField(
         max_length=2048, trim_whitespace=True,
@@ -79,6 +93,10 @@ class AssetCreateSerializer(NewAssetSettingsSerializer):
         return value
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "A new title", request_only=True,
+    value={"title": "Product launch (final cut)", "passthrough": "cms-item-4712"},
+)])
 class AssetUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=512, required=False, allow_blank=True)
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True)
@@ -86,6 +104,9 @@ class AssetUpdateSerializer(serializers.Serializer):
                                             max_length=50, help_text=ALLOWED_ORIGINS_HELP)
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "A playback ID that needs a signed token", request_only=True, value={"policy": "signed"},
+)])
 class PlaybackIdCreateSerializer(serializers.Serializer):
     # The model's choices, so the schema shares one PolicyEnum with PlaybackIdSerializer.
     policy = serializers.ChoiceField(choices=PlaybackID.Policy.choices)

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -50,11 +51,19 @@ def _events_field(**kwargs) -> serializers.ListField:
                                  help_text='Event types to receive, or ["*"] for all.', **kwargs)
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "Ready and errored assets", request_only=True,
+    value={"url": "https://hooks.example.com/kino",
+           "events": ["video.asset.ready", "video.asset.errored"]},
+)])
 class WebhookEndpointCreateSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2000)
     events = _events_field(default=["*"])
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "Every event, enabled again", request_only=True, value={"events": ["*"], "enabled": True},
+)])
 class WebhookEndpointUpdateSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2000, required=False)
     events = _events_field(required=False)
