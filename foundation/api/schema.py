@@ -9,6 +9,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from foundation.context import _VALID_REQUEST_ID
+
 from .idempotency import MAX_KEY_LENGTH
 from .problems import PROBLEM_CONTENT_TYPE
 
@@ -26,6 +28,13 @@ IDEMPOTENCY_KEY = OpenApiParameter(
                 "UUID. The same key with the same body within 24 hours returns the first "
                 "response again (with `Idempotent-Replayed: true`); the same key with another "
                 "body gets 422; a request while the first is still running gets 409.",
+)
+
+REQUEST_ID = OpenApiParameter(
+    "X-Request-Id", {"type": "string", "pattern": _VALID_REQUEST_ID.pattern},
+    OpenApiParameter.HEADER, required=False,
+    description="Your id for this request, echoed in the response and in the server's logs "
+                "(another value is replaced by a new id).",
 )
 
 # Operation ids are verb_noun (`list_assets`, `cancel_upload`): what client generators
@@ -61,6 +70,17 @@ PROBLEMS = {
 }
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"},
                                "description": "Seconds to wait before trying again."}}
+# On every response; the RateLimit-* ones (IETF draft) once the key's budget was counted.
+RESPONSE_HEADERS = {
+    "X-Request-Id": {"schema": {"type": "string"}, "required": True,
+                     "description": "The request's id: yours, or a new one."},
+    "RateLimit-Limit": {"schema": {"type": "integer"},
+                        "description": "Requests allowed in the budget closest to running out."},
+    "RateLimit-Remaining": {"schema": {"type": "integer"},
+                            "description": "Requests left in that budget."},
+    "RateLimit-Reset": {"schema": {"type": "integer"},
+                        "description": "Seconds until the oldest counted request leaves its window."},
+}
 
 
 def problem_statuses(method: str, operation: dict) -> list[str]:
@@ -88,7 +108,7 @@ class ApiSchema(AutoSchema):
         return super().get_operation_id()
 
     def get_override_parameters(self):
-        parameters = super().get_override_parameters()
+        parameters = [*super().get_override_parameters(), REQUEST_ID]
         if self.method == "POST":
             parameters = [*parameters, IDEMPOTENCY_KEY]
         return parameters
@@ -105,6 +125,8 @@ class ApiSchema(AutoSchema):
             if status == "429":
                 responses[status].setdefault("headers", RETRY_AFTER)
         responses.setdefault("default", self._problem_response("default", "An unexpected error."))
+        for response in responses.values():
+            response["headers"] = {**RESPONSE_HEADERS, **response.get("headers", {})}
         return operation
 
     def _problem_response(self, status: str, description: str) -> dict:

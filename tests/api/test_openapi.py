@@ -182,3 +182,13 @@ def test_every_operation_declares_the_problems_it_can_answer(schema):
             problem = resolve(schema, responses[status]["content"]["application/problem+json"]["schema"])
             assert {"type", "title", "status", "detail"} <= set(problem["required"])
     assert "Retry-After" in schema["paths"]["/api/v1/assets"]["get"]["responses"]["429"]["headers"]
+
+
+def test_every_response_declares_its_request_id_and_rate_limit_headers(schema):
+    for path, method, operation in api_operations(schema):
+        names = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert "X-Request-Id" in names, (method, path)
+        for status, response in operation["responses"].items():
+            headers = response["headers"]
+            assert headers["X-Request-Id"]["required"] is True, (method, path, status)
+            assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(headers)
