@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from foundation import admin_login
@@ -18,6 +20,8 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    # Browsers ask for /favicon.ico whatever a page links to; this one is the SVG.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"))),
     path("upload/<str:upload_id>/<str:token>", upload_file, name="upload-url"),
     path("", include("playback.urls")),
     path("", include("live.urls")),

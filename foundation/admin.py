@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext, quote
 from django.db import models
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import capfirst
@@ -26,6 +26,9 @@ from .models import AuditEntry
 admin.site.site_header = "Kino"
 admin.site.site_title = "Kino admin"
 admin.site.index_title = "Operator console"
+# Kino has no public website of its own ("/" is nothing); what the platform shows the
+# world is its API, so "View site" opens the API reference.
+admin.site.site_url = reverse_lazy("api-docs")
 
 
 def apply_to_each(request: HttpRequest, objects: Iterable[models.Model],

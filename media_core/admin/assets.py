@@ -41,6 +41,7 @@ from media_core.models import (
 from media_core.services.assets import (
     asset_delete,
     asset_retry,
+    asset_retry_refusal,
     asset_update,
     playback_id_create,
     playback_id_delete,
@@ -82,6 +83,24 @@ def retry_asset_processing(asset: Asset, actor: Actor) -> None:
 
 def count_link(model, label: str, **filters: str) -> str:
     return format_html('<a href="{}">{}</a>', changelist_url(model, **filters), label)
+
+
+# A job's changing facts, marked with its id: while the asset prepares, the page's
+# progress script (static/admin/kino/asset_progress.js) rewrites every element marked
+# for the latest job, so the progress line and the jobs table show the same moment.
+def job_fact(job: ProcessingJob, field: str, content: str, *, element_id: str = "",
+             flags: tuple[str, ...] = ()) -> str:
+    """`content` in an element the script rewrites; `flags` say how (data-bar: as a
+    progress bar, data-with-stage: the status followed by the stage)."""
+    return format_html('<span{} data-job="{}" data-job-field="{}"{}>{}</span>',
+                       format_html(' id="{}"', element_id) if element_id else "",
+                       job.id, field, format_html_join("", " {}", ((f,) for f in flags)),
+                       content)
+
+
+def job_status(job: ProcessingJob, *, with_stage: bool = False, element_id: str = "") -> str:
+    return job_fact(job, "status", state_label(job.status, job.stage if with_stage else ""),
+                    element_id=element_id, flags=("data-with-stage",) if with_stage else ())
 
 
 # --- assets -------------------------------------------------------------------------
@@ -141,7 +160,7 @@ class RenditionInline(ReadOnlyInline):
 
 class ProcessingJobInline(ReadOnlyInline):
     model = ProcessingJob
-    fields = ["job", "state", "attempts_of", "progress_percent", "stage", "error_code",
+    fields = ["job", "state", "attempts_of", "progress_percent", "stage_now", "error_code",
               "created_at", "finished_at"]
     readonly_fields = fields
     ordering = ["-id"]
@@ -152,15 +171,19 @@ class ProcessingJobInline(ReadOnlyInline):
 
     @admin.display(description="status")
     def state(self, job: ProcessingJob) -> str:
-        return state_label(job.status)
+        return job_status(job)
 
     @admin.display(description="attempts")
     def attempts_of(self, job: ProcessingJob) -> str:
-        return f"{job.attempts}/{job.max_attempts}"
+        return job_fact(job, "attempts", f"{job.attempts}/{job.max_attempts}")
 
     @admin.display(description="progress")
     def progress_percent(self, job: ProcessingJob) -> str:
-        return percent(job.progress)
+        return job_fact(job, "progress", percent(job.progress))
+
+    @admin.display(description="stage")
+    def stage_now(self, job: ProcessingJob) -> str:
+        return job_fact(job, "stage", job.stage or "-")
 
 
 class AssetForm(forms.ModelForm):
@@ -225,9 +248,12 @@ class AssetAdmin(UploadPageMixin, admin.ModelAdmin):
             asset_update(asset=obj, actor=Actor.for_user(request.user), **fields)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["can_retry"] = (obj is not None and not obj.deleted_at
-                                and obj.status == Asset.Status.ERRORED
-                                and self.has_retry_permission(request))
+        failed = (obj is not None and obj.status == Asset.Status.ERRORED
+                  and self.has_retry_permission(request))
+        refusal = asset_retry_refusal(obj) if failed else None
+        # A button that can only fail is not offered; the operator reads why instead.
+        context["can_retry"] = failed and refusal is None
+        context["retry_refusal"] = refusal.detail if refusal and not obj.deleted_at else ""
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def response_change(self, request, obj):
@@ -277,12 +303,13 @@ class AssetAdmin(UploadPageMixin, admin.ModelAdmin):
         job = asset.jobs.order_by("-id").first()
         if job is None:
             return "-"
-        # The ids are where the page's progress script writes while the asset prepares.
-        return format_html('<span id="job-progress">{}</span> {} <span id="job-state">{}</span>, '
-                           'attempt <span id="job-attempts">{}/{}</span>{}',
-                           progress_bar(job.progress), link_to(job, job.id),
-                           state_label(job.status, job.stage),
-                           job.attempts, job.max_attempts,
+        return format_html('{} {} {}, attempt {}{}',
+                           job_fact(job, "progress", progress_bar(job.progress),
+                                    element_id="job-progress", flags=("data-bar",)),
+                           link_to(job, job.id),
+                           job_status(job, with_stage=True, element_id="job-state"),
+                           job_fact(job, "attempts", f"{job.attempts}/{job.max_attempts}",
+                                    element_id="job-attempts"),
                            f" ({job.error_code})" if job.error_code else "")
 
     @admin.display(description="error messages")

@@ -151,6 +151,7 @@ class UploadPageMixin:
         return JsonResponse({
             "status": asset.status,
             "deleted": asset.deleted_at is not None,
+            "job_id": job.id if job else None,
             "progress": job.progress if job else None,
             "stage": job.stage if job else "",
             "job_status": job.status if job else None,

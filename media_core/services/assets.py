@@ -138,15 +138,26 @@ def asset_update(*, asset: Asset, actor: Actor, **fields) -> Asset:
     return asset
 
 
+def asset_retry_refusal(asset: Asset) -> Conflict | None:
+    """Why asset_retry would refuse the asset whatever its status, or None.
+
+    The admin asks before it offers the action, so it never offers one that cannot work.
+    """
+    if asset.deleted_at:
+        return Conflict("The asset was deleted.")
+    if not asset.master_name and not asset.input_url:
+        return Conflict("The original file was refused and is gone; upload it again.",
+                        code="original_discarded")
+    return None
+
+
 def asset_retry(*, asset: Asset, actor: Actor) -> Asset:
     """Process a failed asset again from its original file."""
     with transaction.atomic():
         asset = Asset.objects.select_for_update().get(pk=asset.pk)
-        if asset.deleted_at:
-            raise Conflict("The asset was deleted.")
-        if not asset.master_name and not asset.input_url:
-            raise Conflict("The original file was refused and is gone; upload it again.",
-                           code="original_discarded")
+        refusal = asset_retry_refusal(asset)
+        if refusal is not None:
+            raise refusal
         before = transition(asset, Asset.TRANSITIONS, Asset.Status.PREPARING,
                             extra={"error_type": "", "error_messages": []})
         asset_audit(asset, actor, "asset.retried", {"status": [before, asset.status]})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.utils import timezone
@@ -10,7 +11,7 @@ from foundation.admin import change_url, changelist_url
 from foundation.models import AuditEntry
 from media_core.models import Asset, PlaybackID, ProcessingJob
 from media_core.processing.pipeline import run_job
-from media_core.services.processing import job_claim
+from media_core.services.processing import job_claim, job_heartbeat
 from tests.clips import random_bytes
 from tests.factories import asset_from_file
 from webhooks.models import Event
@@ -45,6 +46,22 @@ def test_a_refused_file_cannot_be_retried_and_the_admin_says_why(admin_client, r
     refused_asset.refresh_from_db()
     assert refused_asset.status == Asset.Status.ERRORED
     assert refused_asset.jobs.count() == 1
+
+def test_a_refused_asset_page_offers_no_retry_button_and_says_why(admin_client, refused_asset):
+    page = admin_client.get(change_url(refused_asset))
+
+    assertNotContains(page, 'name="_retry"')
+    assertContains(page, "<strong>Processing cannot be retried:</strong> The original file was "
+                         "refused and is gone; upload it again.", html=True)
+
+
+def test_an_errored_asset_whose_original_is_kept_is_not_told_it_cannot_be_retried(
+        admin_client, errored_asset):
+    page = admin_client.get(change_url(errored_asset))
+
+    assertContains(page, 'name="_retry"')
+    assertNotContains(page, "cannot be retried")
+
 
 def test_it_explains_that_only_errored_assets_can_be_retried(admin_client, ready_asset,
                                                              run_action):
@@ -143,6 +160,56 @@ def test_a_preparing_asset_shows_its_job_progress(admin_client, preparing_asset)
 
     assertContains(admin_client.get(changelist_url(Asset)), "42 %")
     assertContains(admin_client.get(change_url(preparing_asset)), '<progress max="100" value="42">')
+
+
+class _JobFacts(HTMLParser):
+    """The text of every element the page's progress script rewrites for a job."""
+
+    def __init__(self, job_id: str):
+        super().__init__()
+        self.job_id, self.facts, self._open = job_id, [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("data-job") == self.job_id:
+            self._open.append([tag, attrs["data-job-field"], "", 0])
+        elif self._open and tag == self._open[-1][0]:
+            self._open[-1][3] += 1
+
+    def handle_data(self, data):
+        for fact in self._open:
+            fact[2] += data
+
+    def handle_endtag(self, tag):
+        if self._open and tag == self._open[-1][0]:
+            if self._open[-1][3]:
+                self._open[-1][3] -= 1
+            else:
+                _, field, text, _ = self._open.pop()
+                self.facts.append((field, " ".join(text.split())))
+
+
+def job_facts(page, job_id: str) -> list[tuple[str, str]]:
+    reader = _JobFacts(job_id)
+    reader.feed(page.content.decode())
+    return sorted(reader.facts)
+
+
+def test_the_progress_line_and_the_jobs_table_show_the_same_job_and_follow_it_together(
+        admin_client, preparing_asset):
+    job = job_claim(job_id=preparing_asset.jobs.get().id)
+    job_heartbeat(job=job, progress=0.98, stage="encoding")
+
+    page = admin_client.get(change_url(preparing_asset))
+
+    # The line (progress bar, status with stage, attempts) and the table's row (status,
+    # attempts, progress, stage): both marked for the script, which rewrites them all.
+    assert job_facts(page, job.id) == [
+        ("attempts", "1/3"), ("attempts", "1/3"), ("progress", "98 %"), ("progress", "98 %"),
+        ("stage", "encoding"), ("status", "running"), ("status", "running (encoding)")]
+    progress = admin_client.get(change_url(preparing_asset).replace("/change/", "/progress/"))
+    assert progress.json()["job_id"] == job.id
+    assert (progress.json()["job_status"], progress.json()["progress"]) == ("running", 0.98)
 
 
 def test_searching_by_a_playback_id_finds_its_asset(admin_client, ready_asset, preparing_asset):

@@ -149,9 +149,9 @@ def test_the_progress_endpoint_reports_the_latest_job_of_a_preparing_asset(
     response = admin_client.get(_progress_url(preparing_asset))
 
     assert response.status_code == 200
-    assert response.json() == {"status": "preparing", "deleted": False, "progress": 0.42,
-                               "stage": "encoding", "job_status": "queued", "attempts": 0,
-                               "max_attempts": job.max_attempts}
+    assert response.json() == {"status": "preparing", "deleted": False, "job_id": job.id,
+                               "progress": 0.42, "stage": "encoding", "job_status": "queued",
+                               "attempts": 0, "max_attempts": job.max_attempts}
 
 
 def test_the_asset_page_polls_for_progress_only_while_the_asset_prepares(
@@ -160,8 +160,10 @@ def test_the_asset_page_polls_for_progress_only_while_the_asset_prepares(
     ready = admin_client.get(change_url(ready_asset))
 
     assertContains(preparing, f'data-progress-url="{_progress_url(preparing_asset)}"')
-    assertContains(preparing, '<span id="job-progress"><progress max="100" value="0"></progress> 0 %</span>',
-                   html=True)
+    job = preparing_asset.jobs.get()
+    assertContains(preparing, f'<span id="job-progress" data-job="{job.id}" data-job-field='
+                              '"progress" data-bar><progress max="100" value="0"></progress> 0 %'
+                              '</span>', html=True)
     assertNotContains(ready, "asset_progress.js")
 
 
