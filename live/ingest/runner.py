@@ -96,15 +96,21 @@ class Child:
         text = "\n".join(self.tail)
         return text or f"exited with status {self.proc.returncode}"
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
-            try:
-                self.proc.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                # FFmpeg blocked on a network read ignores the first SIGTERM.
-                self.proc.kill()
-                self.proc.wait()
+
+    def stop(self, deadline: float | None = None) -> None:
+        """SIGTERM, then SIGKILL at `deadline` (default: STOP_GRACE_SECONDS from now)."""
+        self.terminate()
+        if deadline is None:
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+        try:
+            self.proc.wait(max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            # FFmpeg blocked on a network read ignores the first SIGTERM.
+            self.proc.kill()
+            self.proc.wait()
 
 
 @dataclass
@@ -556,13 +562,17 @@ class Ingest:
                                         if r.state != "stopped"])
 
     def shutdown(self) -> None:
+        # Every FFmpeg child at once, so a node with many relays stops within one grace
+        # period rather than one per child; nginx after them, as they talk to it.
+        children = [relay.child for relay in self.relays.values() if relay.child]
+        children += [child for _, child, _ in self.srt.values() if child]
+        for child in children:
+            child.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in children:
+            child.stop(deadline)
         for relay in self.relays.values():
-            if relay.child:
-                relay.child.stop()
             relay.state = "stopped"
-        for _, child, _ in self.srt.values():
-            if child:
-                child.stop()
         if self.nginx:
             self.nginx.stop()
         self.report(final=True)
