@@ -35,7 +35,8 @@ PREFIXES = {
     "aud": "audit_entry",
 }
 
-_ID_RE = re.compile(r"^([a-z]{3})_([0-9a-hjkmnp-tv-z]{26})$")
+_CHAR = "[0-9a-hjkmnp-tv-z]"  # _ALPHABET
+_ID_RE = re.compile(rf"^([a-z]{{3}})_({_CHAR}{{{ID_LENGTH}}})$")
 
 
 def _encode(value: int, length: int) -> str:
@@ -85,6 +86,11 @@ def kind_of(public_id: str) -> str | None:
 def looks_like(public_id: str, prefix: str) -> bool:
     match = _ID_RE.match(public_id or "")
     return bool(match) and match.group(1) == prefix
+
+
+def id_pattern(prefix: str) -> str:
+    """What `looks_like(x, prefix)` accepts, as a regular expression (for API schemas)."""
+    return rf"^{prefix}_{_CHAR}{{{ID_LENGTH}}}$"
 
 
 def id_default(prefix: str) -> functools.partial:

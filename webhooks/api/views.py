@@ -3,7 +3,7 @@ from rest_framework.response import Response
 
 from foundation.api.views import ApiView
 from foundation.errors import NotFound, ValidationFailed
-from foundation.ids import looks_like
+from foundation.ids import id_pattern, looks_like
 from webhooks import selectors
 
 from .serializers import EventSerializer
@@ -21,7 +21,8 @@ class EventListView(ApiView):
                     "(the polling fallback for webhooks).",
         parameters=[
             OpenApiParameter("type", str, description="Only events of this type."),
-            OpenApiParameter("after", str, description="Only events after this event id."),
+            OpenApiParameter("after", str, pattern=id_pattern("evt"),
+                             description="Only events after this event id."),
         ],
     )
     def get(self, request):
