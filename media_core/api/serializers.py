@@ -14,17 +14,38 @@ POLICIES = [c for c, _ in PlaybackID.Policy.choices]
 
 
 # --- input ------------------------------------------------------------------------
+ORIGIN_MAX_LENGTH = 255
+
+
+# The schema describes a narrower set than is accepted (host names only, lower-case
+# scheme), so that whatever matches it is accepted.
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+ORIGIN_PATTERN = rf"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:{_PORT})?/?$"
+
+
+@extend_schema_field({"type": "string", "maxLength": ORIGIN_MAX_LENGTH, "pattern": ORIGIN_PATTERN,
+                      "example": "https://www.example.com"})
 class OriginField(serializers.CharField):
     """scheme://host[:port], the host possibly starting with '*.' for any subdomain."""
 
+    message = ("An origin is scheme://host[:port], e.g. https://www.example.com or "
+               "https://*.example.com.")
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", ORIGIN_MAX_LENGTH)
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         value = super().to_internal_value(data).strip().rstrip("/").lower()
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError as exc:  # an unclosed "[", a port out of range or not a number
+            raise serializers.ValidationError(self.message) from exc
         host = (parts.hostname or "").removeprefix("*.")
-        if parts.scheme not in ("http", "https") or not host or parts.path or parts.query:
-            raise serializers.ValidationError(
-                "An origin is scheme://host[:port], e.g. https://www.example.com or "
-                "https://*.example.com.")
+        if (parts.scheme not in ("http", "https") or not host or parts.path or parts.query
+                or parts.fragment or parts.username is not None):
+            raise serializers.ValidationError(self.message)
         return value
 
 
@@ -45,7 +66,7 @@ class NewAssetSettingsSerializer(serializers.Serializer):
                   "the environment's own limit (12 hours unless the operator set another), "
                   "which applies when this is absent; a larger value is refused with 400.",
     )
-    allowed_origins = serializers.ListField(child=OriginField(max_length=255), required=False,
+    allowed_origins = serializers.ListField(child=OriginField(), required=False,
                                             max_length=50, help_text=ALLOWED_ORIGINS_HELP)
 
 
@@ -100,7 +121,7 @@ class AssetCreateSerializer(NewAssetSettingsSerializer):
 class AssetUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=512, required=False, allow_blank=True)
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    allowed_origins = serializers.ListField(child=OriginField(max_length=255), required=False,
+    allowed_origins = serializers.ListField(child=OriginField(), required=False,
                                             max_length=50, help_text=ALLOWED_ORIGINS_HELP)
 
 

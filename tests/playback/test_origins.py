@@ -53,3 +53,14 @@ def test_origins_are_set_and_validated_through_the_api(owner, environment, sync_
 
     assert ok.status_code == 200 and ok.json()["allowed_origins"] == ["https://a.example"]
     assert bad.status_code == 400 and "allowed_origins[0]" in bad.json()["errors"]
+
+
+@pytest.mark.parametrize("origin", ["https://[news.example", "https://news.example:99999",
+                                    "https://news.example:http", "https://news.example#top",
+                                    "https://editor@news.example"])
+def test_an_origin_that_does_not_parse_as_one_is_refused_with_400(owner, origin):
+    response = owner.post("/api/v1/uploads", {"new_asset_settings": {"allowed_origins": [origin]}},
+                          format="json")
+
+    assert response.status_code == 400, response.content
+    assert "new_asset_settings.allowed_origins[0]" in response.json()["errors"]
