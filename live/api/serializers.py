@@ -73,9 +73,13 @@ class SimulcastTargetCreateSerializer(serializers.Serializer):
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
     def validate_url(self, value: str) -> str:
-        parts = urlsplit(value.strip())
+        not_rtmp = "A simulcast target is an rtmp:// or rtmps:// URL."
+        try:
+            parts = urlsplit(value.strip())
+        except ValueError as exc:  # e.g. an unclosed "[" around the host
+            raise serializers.ValidationError(not_rtmp) from exc
         if parts.scheme not in ("rtmp", "rtmps") or not parts.hostname:
-            raise serializers.ValidationError("A simulcast target is an rtmp:// or rtmps:// URL.")
+            raise serializers.ValidationError(not_rtmp)
         if parts.username or parts.password or parts.fragment:
             raise serializers.ValidationError("Put credentials in stream_key, not in the URL.")
         return value.strip()

@@ -395,7 +395,7 @@ def test_a_private_simulcast_target_is_allowed_when_the_setting_says_so(owner, s
 
 
 @pytest.mark.parametrize("url", ["http://8.8.8.8/live", "rtmp:///live", "srt://8.8.8.8:9000",
-                                 "rtmp://user:pass@8.8.8.8/live"])
+                                 "rtmp://user:pass@8.8.8.8/live", "rtmp://[8.8.8.8/live"])
 def test_a_simulcast_target_must_be_an_rtmp_url_without_credentials(owner, url):
     stream_id = create_stream(owner)["id"]
 
