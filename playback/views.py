@@ -81,7 +81,10 @@ def origin_allowed(request, allowed: list[str]) -> bool:
     if not allowed:
         return True
     source = request.headers.get("Origin") or request.headers.get("Referer") or ""
-    parts = urlsplit(source)
+    try:
+        parts = urlsplit(source)
+    except ValueError:  # e.g. "http://[x": no page of any origin
+        return False
     if not parts.scheme or not parts.hostname:
         return False
     origin = f"{parts.scheme}://{parts.netloc}".lower()

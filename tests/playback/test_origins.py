@@ -32,6 +32,7 @@ def test_a_page_of_another_origin_is_refused(anonymous, restricted):
 
 def test_a_restricted_asset_refuses_requests_that_name_no_page(anonymous, restricted):
     assert anonymous.get(f"/v/{restricted}.m3u8").status_code == 403
+    assert anonymous.get(f"/v/{restricted}.m3u8", HTTP_REFERER="http://[news.example/").status_code == 403
 
 
 def test_the_embed_page_checks_the_page_that_frames_it(anonymous, restricted):
