@@ -91,7 +91,15 @@ def check_decoded(inspection: Inspection, plan: EncodePlan, out_dir: Path,
     if not (out_dir / POSTER_NAME).exists():
         raise MediaError("malformed", "The picture could not be decoded as far as its middle, "
                          "where the poster is taken; the file is truncated or damaged.", stderr_tail)
-    return decoded
+    # Encoders round the end up to a whole frame or audio packet (AAC adds a few tens of
+    # milliseconds): what was decoded, never longer than what the file declares.
+    video = min(video, inspection.video_duration or video)
+    if audio is not None and inspection.audio and inspection.audio.duration:
+        audio = min(audio, inspection.audio.duration)
+    if inspection.duration:
+        video = min(video, inspection.duration)
+        audio = None if audio is None else min(audio, inspection.duration)
+    return Decoded(video=video, audio=audio)
 
 
 def codecs_by_name(out_dir: Path) -> dict[str, str]:
