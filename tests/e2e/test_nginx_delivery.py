@@ -107,14 +107,19 @@ def test_nginx_serves_a_signed_asset_after_the_platform_checks_the_token(
         # to the platform, and the platform saw no child URL at all.
         access = folder / "access.log"
         upstream = platform.base_url.split("//", 1)[1]
-        assert _lines(access, rf'"GET /v/{playback_id}\.m3u8\?token=\S+ HTTP/1\.1" 200 .* '
+        assert _lines(access, rf'"GET /v/{playback_id}\.m3u8\?token=\[token\] HTTP/1\.1" 200 .* '
                               rf"upstream={re.escape(upstream)} ")
-        children = _lines(access, r'"GET /v/\S+/s/')
+        children = _lines(access, r'"GET /v/\S+/s/\d+/\[signature\]/')
         assert any(".m4s " in line for line in children)
         assert any(re.search(r"/init(_\d+)?\.mp4 ", line) for line in children)
         assert any("/index.m3u8 " in line for line in children)
         # (ffmpeg asks for byte ranges: 206)
         assert all(re.search(r'HTTP/1\.1" 20[06] \d+ upstream=- ', line) for line in children), children
+        # Neither the JWT nor a path signature is written to nginx's log.
+        assert token not in access.read_text() and token.split(".")[2] not in access.read_text()
+        listed = requests.get(f"{master}?token={token}", timeout=10).text
+        signature = next(line for line in listed.splitlines() if line.startswith("/v/")).split("/")[5]
+        assert signature not in access.read_text()
         web_log = (platform.log_dir / "web.log").read_text(errors="replace")
         assert f"GET /v/{playback_id}.m3u8 200" in web_log
         assert "/s/" not in web_log and ".m4s" not in web_log

@@ -26,7 +26,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_.*~^\\-]+( [A-Za-z0-9_.*~^\\-]+)*$")
 
 
 def render(*, listen: str, upstream: str, server_name: str = "_", standalone: bool = False,
-           user: str | None = None) -> str:
+           user: str | None = None, access_log: str | None = None) -> str:
     if settings.STORAGE_BACKEND != "local":
         raise CommandError(
             f"STORAGE_BACKEND is {settings.STORAGE_BACKEND!r}: this config reads local files. "
@@ -44,13 +44,19 @@ def render(*, listen: str, upstream: str, server_name: str = "_", standalone: bo
             raise CommandError(f"{option} {value!r} is not HOST:PORT, [IPv6]:PORT, PORT or unix:/path.")
     if not _NAME.match(server_name):
         raise CommandError(f"--server-name {server_name!r} is not a list of host names.")
+    if access_log is not None and (not access_log or _UNSAFE_IN_QUOTES.search(access_log)
+                                   or re.search(r"[\s;{}#]", access_log)):
+        raise CommandError(f"--access-log {access_log!r} is not a file path nginx can take.")
     if user is not None and not re.match(r"^[a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)?$", user):
         raise CommandError(f"--user {user!r} is not a user name (optionally followed by a group).")
 
     text = fill((TEMPLATES / "delivery.conf.template").read_text(), {
         "LISTEN": listen, "UPSTREAM": upstream, "SERVER_NAME": server_name,
         "MEDIA_ROOT": media_root.rstrip("/") or "/", "PLAYBACK_PATH_SECRET": secret,
-        "LIVE_DIR": str(settings.LIVE_DIR).rstrip("/") or "/"})
+        "LIVE_DIR": str(settings.LIVE_DIR).rstrip("/") or "/",
+        # Relative to nginx's prefix when standalone; Debian's log folder otherwise.
+        "ACCESS_LOG": access_log or ("access.log" if standalone else
+                                     "/var/log/nginx/kino-access.log")})
     if standalone:
         inner = "\n".join(f"    {line}" if line else "" for line in text.splitlines())
         text = fill((TEMPLATES / "nginx.conf.template").read_text(),
@@ -86,12 +92,17 @@ class Command(BaseCommand):
         parser.add_argument("--user",
                             help="with --standalone: the user nginx's workers run as when it "
                                  "is started by root; they must be able to read MEDIA_ROOT.")
+        parser.add_argument("--access-log",
+                            help="the delivery server's access log (default "
+                                 "/var/log/nginx/kino-access.log; access.log in nginx's prefix "
+                                 "with --standalone). Credentials in URLs are left out of it.")
 
-    def handle(self, *args, listen, upstream, server_name, output, standalone, user, **options):
+    def handle(self, *args, listen, upstream, server_name, output, standalone, user, access_log,
+               **options):
         if user and not standalone:
             raise CommandError("--user only applies with --standalone.")
         text = render(listen=listen, upstream=upstream, server_name=server_name,
-                      standalone=standalone, user=user)
+                      standalone=standalone, user=user, access_log=access_log)
         if not output:
             self.stdout.write(text, ending="")
             return
