@@ -69,8 +69,8 @@ def test_a_token_may_reach_a_day_ahead_and_a_few_minutes_of_clock_skew_but_no_mo
 @pytest.fixture
 def server_log(caplog):
     """caplog on 'kino.request', filtered like the server's own console lines."""
-    [console] = [h for h in logging.getLogger().handlers
-                 if any(isinstance(f, RequestIdFilter) for f in h.filters)]
+    console = next(h for h in logging.getLogger().handlers
+                   if any(isinstance(f, RequestIdFilter) for f in h.filters))
     for log_filter in console.filters:
         caplog.handler.addFilter(log_filter)
     caplog.set_level(logging.INFO, logger="kino.request")
