@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from live.ingest import config
-from live.ingest.runner import Ingest, StreamStat, parse_stat, playlist_segments
+from live.ingest import config, relays
+from live.ingest.sampler import StreamStat, parse_stat, playlist_segments
 
 STREAM = "lvs_01jq7m2x9k4v8t6r5p3n1b0c2d"
 OTHER = "lvs_01jq7m3a7c5e2g4j6l8n0q1s3u"
@@ -270,9 +270,9 @@ def test_a_relay_error_never_carries_the_targets_key():
     error = ("[flv @ 0x55] rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop: "
              "Connection refused\nkey abcd-efgh-ijkl-mnop rejected")
 
-    redacted = Ingest.redacted(spec, error)
+    redacted = relays.redacted(spec, error)
 
     assert "abcd-efgh-ijkl-mnop" not in redacted
     assert "rtmp://a.rtmp.youtube.com/live2/…: Connection refused" in redacted
-    assert Ingest.relay_url(spec) == "rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop"
-    assert Ingest.relay_url({"server": "rtmp://x/app/", "key": ""}) == "rtmp://x/app"
+    assert relays.relay_url(spec) == "rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop"
+    assert relays.relay_url({"server": "rtmp://x/app/", "key": ""}) == "rtmp://x/app"

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from live.ingest.runner import STOP_GRACE_SECONDS, Ingest
+from live.ingest.children import STOP_GRACE_SECONDS
+from live.ingest.runner import Ingest
 
 
 @pytest.fixture

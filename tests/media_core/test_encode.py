@@ -104,3 +104,26 @@ def test_the_runner_enforces_its_time_limit():
     with pytest.raises(ffmpeg.FFmpegError) as caught:
         ffmpeg.run(["sleep", "5"], timeout=0.3)
     assert caught.value.timed_out
+
+
+def test_the_runner_stops_a_run_its_progress_callback_no_longer_wants():
+    seen = []
+
+    def on_progress(block):
+        seen.append(block["out_time_us"])
+        return False
+
+    endless = "i=0; while :; do i=$((i+1)); printf 'out_time_us=%s\\nprogress=continue\\n' $i; sleep 0.05; done"
+    with pytest.raises(ffmpeg.FFmpegError) as caught:
+        ffmpeg.run(["sh", "-c", endless], timeout=10, on_progress=on_progress)
+    assert caught.value.aborted and not caught.value.timed_out
+    assert seen[0] == "1"
+
+
+def test_a_failed_run_carries_the_tail_of_its_stderr_and_a_kept_stdout_is_returned():
+    with pytest.raises(ffmpeg.FFmpegError) as caught:
+        ffmpeg.run(["sh", "-c", "echo one >&2; echo two >&2; exit 2"], timeout=5, stderr_lines=1)
+    assert caught.value.returncode == 2 and caught.value.stderr_tail == "two"
+
+    result = ffmpeg.run(["sh", "-c", "echo '{\"a\": 1}'"], timeout=5, keep_stdout=True)
+    assert json.loads(result.stdout) == {"a": 1} and result.returncode == 0

@@ -21,16 +21,14 @@ runs out).
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import subprocess
 import sys
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from media_core.ffmpeg import die_with_parent
+from foundation.processes import ChildProcess
 
 log = logging.getLogger("kino.worker")
 
@@ -48,32 +46,19 @@ class Command(BaseCommand):
         asked: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, frame: asked.append(signum))
         signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
-        cluster = subprocess.Popen(
+        cluster = ChildProcess(
             [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"],
-            cwd=settings.BASE_DIR, stdin=subprocess.DEVNULL, process_group=0,
+            cwd=settings.BASE_DIR, stdout=None, stderr_lines=None, own_group=True,
             # Should this process be killed outright, the cluster is asked to stop as
             # it would be here.
-            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
-        deadline = None
-        while not _exited(cluster.pid):
-            if asked and deadline is None:
-                os.kill(cluster.pid, signal.SIGTERM)
-                deadline = time.monotonic() + grace
-            elif deadline is not None and time.monotonic() >= deadline:
-                log.warning("the worker did not stop within %s s; killing it", grace)
-                break
+            death_signal=signal.SIGTERM, stop_grace=grace)
+        while not asked and cluster.poll() is None:
             time.sleep(0.1)
-        # The group id stays ours while its leader is unreaped: kill whatever is left of
-        # it (after a clean stop, nothing), then reap.
-        try:
-            os.killpg(cluster.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        # SIGTERM to the cluster's parent alone; after the grace its whole group is killed.
+        # Once it exits, whatever is left of its group is killed too (after a clean stop,
+        # nothing) before it is reaped, while the group id is still ours.
+        if asked and not cluster.stop():
+            log.warning("the worker did not stop within %s s; it was killed", grace)
         code = cluster.wait()
         if not asked and code != 0:
             sys.exit(f"the worker exited with status {code}")
-
-
-def _exited(pid: int) -> bool:
-    """Whether the process has exited, leaving it unreaped."""
-    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
