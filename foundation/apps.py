@@ -9,6 +9,7 @@ class FoundationConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_login_failed
 
+        from . import audit_actions  # noqa: F401  (declares the tenancy's audit actions)
         from .admin_login import count_failure
 
         # Django reports a refused password only by this signal (django-axes listens too).

@@ -25,18 +25,20 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from foundation.audit import audit_record, diff
+from foundation.audit import AuditAction, audit_record, diff
 from foundation.context import Actor
 from foundation.errors import Conflict, InvalidTransition, ValidationFailed
 from foundation.ids import looks_like
 from foundation.statemachine import transition
 from foundation.tasks import enqueue_on_commit
+from media_core import audit_actions as media_audit_actions
 from media_core.models import Asset, PlaybackID
 from media_core.services import assets as asset_services
 from media_core.services.records import asset_event
+from webhooks.catalogue import EventType
 from webhooks.services import event_emit
 
-from . import dashboard
+from . import audit_actions, dashboard, events
 from .api.serializers import INGEST_APPS, live_stream_data, simulcast_target_data
 from .models import HealthSample, LiveSession, LiveStream, SimulcastTarget
 
@@ -87,19 +89,20 @@ def _allocate_srt_port(stream: LiveStream) -> None:
 
 
 # --- records -----------------------------------------------------------------------
-def _emit(stream: LiveStream, type: str) -> None:
+def _emit(stream: LiveStream, type: EventType) -> None:
     fresh = (LiveStream.objects.prefetch_related("playback_ids", "simulcast_targets")
              .get(pk=stream.pk))
     event_emit(environment_id=stream.environment_id, type=type, object_type="live_stream",
                object_id=stream.id, data=live_stream_data(fresh))
 
 
-def _audit(stream: LiveStream, actor: Actor, action: str, changes: dict, message: str = "") -> None:
+def _audit(stream: LiveStream, actor: Actor, action: AuditAction, changes: dict,
+           message: str = "") -> None:
     audit_record(actor=actor, action=action, object_type="live_stream", object_id=stream.id,
                  environment_id=stream.environment_id, changes=changes, message=message)
 
 
-def _target_emit(target: SimulcastTarget, type: str) -> None:
+def _target_emit(target: SimulcastTarget, type: EventType) -> None:
     event_emit(environment_id=target.stream.environment_id, type=type,
                object_type="simulcast_target", object_id=target.id,
                data={**simulcast_target_data(target), "live_stream_id": target.stream_id})
@@ -126,9 +129,9 @@ def live_stream_create(*, environment_id: str, actor: Actor, playback_policy: li
         for policy in playback_policy:
             PlaybackID.objects.create(environment_id=environment_id, live_stream=stream,
                                       policy=policy)
-        _audit(stream, actor, "live_stream.created", diff({}, {"status": stream.status,
+        _audit(stream, actor, audit_actions.LIVE_STREAM_CREATED, diff({}, {"status": stream.status,
                                                                **_editable(stream)}))
-        _emit(stream, "video.live_stream.created")
+        _emit(stream, events.LIVE_STREAM_CREATED)
         dashboard.broadcast_on_commit([stream.id])
     return stream, stream_key(stream, secret)
 
@@ -146,8 +149,8 @@ def live_stream_update(*, stream: LiveStream, actor: Actor, **fields) -> LiveStr
         changes = diff(before, _editable(stream))
         if changes:
             stream.save(update_fields=[*fields, "updated_at"])
-            _audit(stream, actor, "live_stream.updated", changes)
-            _emit(stream, "video.live_stream.updated")
+            _audit(stream, actor, audit_actions.LIVE_STREAM_UPDATED, changes)
+            _emit(stream, events.LIVE_STREAM_UPDATED)
             dashboard.broadcast_on_commit([stream.id])
     return stream
 
@@ -174,7 +177,8 @@ def live_stream_reset_key(*, stream: LiveStream, actor: Actor) -> tuple[LiveStre
         stream.srt_passphrase = secrets.token_urlsafe(18)
         stream.save(update_fields=["key_hash", "key_generation", "srt_passphrase", "updated_at"])
         dropped = _drop_open_sessions(stream)
-        _audit(stream, actor, "live_stream.key_reset", {"stream_key": ["(old)", "(new)"]},
+        _audit(stream, actor, audit_actions.LIVE_STREAM_KEY_RESET,
+               {"stream_key": ["(old)", "(new)"]},
                message="The connected encoder is disconnected." if dropped else "")
     return stream, stream_key(stream, secret)
 
@@ -187,9 +191,10 @@ def live_stream_disable(*, stream: LiveStream, actor: Actor) -> LiveStream:
             return stream
         before = transition(stream, LiveStream.TRANSITIONS, Status.DISABLED)
         _drop_open_sessions(stream)
-        _audit(stream, actor, "live_stream.disabled", {"status": [before, stream.status]})
+        _audit(stream, actor, audit_actions.LIVE_STREAM_DISABLED,
+               {"status": [before, stream.status]})
         _end_run(stream, was_active=before == Status.ACTIVE)
-        _emit(stream, "video.live_stream.disabled")
+        _emit(stream, events.LIVE_STREAM_DISABLED)
         dashboard.broadcast_on_commit([stream.id])
     return stream
 
@@ -200,8 +205,9 @@ def live_stream_enable(*, stream: LiveStream, actor: Actor) -> LiveStream:
         if stream.status != Status.DISABLED:
             return stream
         before = transition(stream, LiveStream.TRANSITIONS, Status.IDLE)
-        _audit(stream, actor, "live_stream.enabled", {"status": [before, stream.status]})
-        _emit(stream, "video.live_stream.enabled")
+        _audit(stream, actor, audit_actions.LIVE_STREAM_ENABLED,
+               {"status": [before, stream.status]})
+        _emit(stream, events.LIVE_STREAM_ENABLED)
         dashboard.broadcast_on_commit([stream.id])
     return stream
 
@@ -215,7 +221,8 @@ def live_stream_complete(*, stream: LiveStream, actor: Actor) -> LiveStream:
             raise InvalidTransition("Only an active live stream can be completed.",
                                     code="invalid_state")
         _drop_open_sessions(stream)
-        _audit(stream, actor, "live_stream.completed", {"status": [stream.status, Status.IDLE]})
+        _audit(stream, actor, audit_actions.LIVE_STREAM_COMPLETED,
+               {"status": [stream.status, Status.IDLE]})
         if stream.status == Status.ACTIVE:
             transition(stream, LiveStream.TRANSITIONS, Status.IDLE, extra={"active_since": None})
             _end_run(stream, was_active=True)
@@ -235,12 +242,12 @@ def live_stream_delete(*, stream: LiveStream, actor: Actor) -> None:
         if was_active:
             transition(stream, LiveStream.TRANSITIONS, Status.IDLE, extra={"active_since": None})
         _end_run(stream, was_active=was_active)
-        _emit(stream, "video.live_stream.deleted")
+        _emit(stream, events.LIVE_STREAM_DELETED)
         playback_ids = list(stream.playback_ids.values_list("id", flat=True))
         stream.playback_ids.all().delete()
         LiveStream.objects.filter(pk=stream.pk).update(deleted_at=timezone.now(), srt_port=None,
                                                        updated_at=timezone.now())
-        _audit(stream, actor, "live_stream.deleted",
+        _audit(stream, actor, audit_actions.LIVE_STREAM_DELETED,
                {"deleted": [False, True], "playback_ids": [playback_ids, []]})
         dashboard.broadcast_on_commit([stream.id])
 
@@ -250,9 +257,9 @@ def live_playback_id_create(*, stream: LiveStream, policy: str, actor: Actor) ->
         stream = _locked(stream)
         playback_id = PlaybackID.objects.create(environment_id=stream.environment_id,
                                                 live_stream=stream, policy=policy)
-        _audit(stream, actor, "playback_id.created",
+        _audit(stream, actor, media_audit_actions.PLAYBACK_ID_CREATED,
                {"playback_ids": [None, {"id": playback_id.id, "policy": policy}]})
-        _emit(stream, "video.live_stream.updated")
+        _emit(stream, events.LIVE_STREAM_UPDATED)
     return playback_id
 
 
@@ -261,9 +268,9 @@ def live_playback_id_delete(*, playback_id: PlaybackID, actor: Actor) -> None:
         stream = playback_id.live_stream
         deleted, _ = PlaybackID.objects.filter(pk=playback_id.pk).delete()
         if deleted:
-            _audit(stream, actor, "playback_id.deleted",
+            _audit(stream, actor, media_audit_actions.PLAYBACK_ID_DELETED,
                    {"playback_ids": [{"id": playback_id.id, "policy": playback_id.policy}, None]})
-            _emit(stream, "video.live_stream.updated")
+            _emit(stream, events.LIVE_STREAM_UPDATED)
 
 
 def simulcast_target_create(*, stream: LiveStream, actor: Actor, url: str, stream_key: str = "",
@@ -274,9 +281,9 @@ def simulcast_target_create(*, stream: LiveStream, actor: Actor, url: str, strea
         stream = _locked(stream)
         target = SimulcastTarget.objects.create(stream=stream, url=url, stream_key=stream_key,
                                                 passthrough=passthrough)
-        _audit(stream, actor, "simulcast_target.created",
+        _audit(stream, actor, audit_actions.SIMULCAST_TARGET_CREATED,
                {"simulcast_targets": [None, {"id": target.id, "url": url}]})
-        _emit(stream, "video.live_stream.updated")
+        _emit(stream, events.LIVE_STREAM_UPDATED)
         dashboard.broadcast_on_commit([stream.id])
     return target
 
@@ -286,9 +293,9 @@ def simulcast_target_delete(*, target: SimulcastTarget, actor: Actor) -> None:
         stream = target.stream
         deleted, _ = SimulcastTarget.objects.filter(pk=target.pk).delete()
         if deleted:
-            _audit(stream, actor, "simulcast_target.deleted",
+            _audit(stream, actor, audit_actions.SIMULCAST_TARGET_DELETED,
                    {"simulcast_targets": [{"id": target.id, "url": target.url}, None]})
-            _emit(stream, "video.live_stream.updated")
+            _emit(stream, events.LIVE_STREAM_UPDATED)
             dashboard.broadcast_on_commit([stream.id])
 
 
@@ -321,14 +328,14 @@ def _start_recording(stream: LiveStream) -> Asset:
 def _end_run(stream: LiveStream, *, was_active: bool) -> None:
     """The run is over: say so, and hand its recording to processing after commit."""
     if was_active:
-        _emit(stream, "video.live_stream.idle")
+        _emit(stream, events.LIVE_STREAM_IDLE)
     asset_id = stream.recording_asset_id
     LiveStream.objects.filter(pk=stream.pk).update(recording_asset=None, active_since=None,
                                                    disconnected_at=None)
     stream.recording_asset = None
     if asset_id:
         asset = Asset.objects.get(pk=asset_id)
-        asset_event(asset, "video.asset.live_stream_completed")
+        asset_event(asset, events.ASSET_LIVE_STREAM_COMPLETED)
         enqueue_on_commit("live.tasks.finalise_recording", asset_id)
 
 
@@ -351,7 +358,8 @@ def live_streams_sweep(now=None) -> list[str]:
             if was_active:
                 transition(stream, LiveStream.TRANSITIONS, Status.IDLE,
                            extra={"active_since": None})
-                _audit(stream, INGEST, "live_stream.idle", {"status": [Status.ACTIVE, Status.IDLE]},
+                _audit(stream, INGEST, audit_actions.LIVE_STREAM_IDLE,
+                       {"status": [Status.ACTIVE, Status.IDLE]},
                        message=f"No encoder for {stream.reconnect_window:g} s.")
             _end_run(stream, was_active=was_active)
             dashboard.broadcast_on_commit([stream.id])
@@ -426,9 +434,9 @@ def _open_session_for(stream: LiveStream, *, node: str, app: str, client_id: str
     LiveStream.objects.filter(pk=stream.pk).update(connected=True, disconnected_at=None,
                                                    health=health, updated_at=now)
     stream.connected, stream.disconnected_at, stream.health = True, None, health
-    _audit(stream, INGEST, "live_stream.connected", {"connected": [False, True]},
+    _audit(stream, INGEST, audit_actions.LIVE_STREAM_CONNECTED, {"connected": [False, True]},
            message=f"{via.upper()} from {address or 'unknown address'} ({session.id}).")
-    _emit(stream, "video.live_stream.connected")
+    _emit(stream, events.LIVE_STREAM_CONNECTED)
     dashboard.broadcast_on_commit([stream.id])
     return session
 
@@ -455,10 +463,10 @@ def _end_session(session: LiveSession, reason: str) -> None:
             disconnected_at=None if ends_now else now)
         stream.connected = False
         stream.disconnects += 1
-        _audit(stream, INGEST, "live_stream.disconnected", {"connected": [True, False]},
+        _audit(stream, INGEST, audit_actions.LIVE_STREAM_DISCONNECTED, {"connected": [True, False]},
                message=f"{session.id}: {reason}.")
         if not stream.deleted_at:
-            _emit(stream, "video.live_stream.disconnected")
+            _emit(stream, events.LIVE_STREAM_DISCONNECTED)
         dashboard.broadcast_on_commit([stream.id])
     if stream.reconnect_window <= 0:
         live_streams_sweep()
@@ -501,6 +509,10 @@ def ingest_update(*, node: str, client_id: str, name: str) -> bool:
 # --- the ingest's reports ------------------------------------------------------------
 _RELAY_STATES = {"starting": TargetStatus.STARTING, "broadcasting": TargetStatus.BROADCASTING,
                  "errored": TargetStatus.ERRORED, "stopped": TargetStatus.IDLE}
+_TARGET_EVENTS = {TargetStatus.STARTING: events.SIMULCAST_TARGET_STARTING,
+                  TargetStatus.BROADCASTING: events.SIMULCAST_TARGET_BROADCASTING,
+                  TargetStatus.ERRORED: events.SIMULCAST_TARGET_ERRORED,
+                  TargetStatus.IDLE: events.SIMULCAST_TARGET_IDLE}
 
 
 def _int(value) -> int | None:
@@ -549,8 +561,9 @@ def _record_stream_stats(session: LiveSession, stat: dict, now) -> None:
         # A session the platform asked to drop (complete, reset key) must not restart the run.
         if ready and stream.status == Status.IDLE and stream.connected and not session.drop_requested:
             transition(stream, LiveStream.TRANSITIONS, Status.ACTIVE, extra={"active_since": now})
-            _audit(stream, INGEST, "live_stream.active", {"status": [Status.IDLE, Status.ACTIVE]})
-            _emit(stream, "video.live_stream.active")
+            _audit(stream, INGEST, audit_actions.LIVE_STREAM_ACTIVE,
+                   {"status": [Status.IDLE, Status.ACTIVE]})
+            _emit(stream, events.LIVE_STREAM_ACTIVE)
         dashboard.broadcast_on_commit([stream.id])
 
 
@@ -584,7 +597,7 @@ def _record_relay(report: dict) -> None:
         if status == TargetStatus.BROADCASTING:
             fields["error"] = ""
         transition(target, SimulcastTarget.TRANSITIONS, status, extra=fields)
-        _target_emit(target, f"video.live_stream.simulcast_target.{status}")
+        _target_emit(target, _TARGET_EVENTS[status])
         dashboard.broadcast_on_commit([target.stream_id])
 
 

@@ -5,3 +5,7 @@ class MediaCoreConfig(AppConfig):
     name = "media_core"
     verbose_name = "Media"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Declares media_core's event types and audit actions.
+        from . import audit_actions, events  # noqa: F401

@@ -5,3 +5,6 @@ class PlaybackConfig(AppConfig):
     name = "playback"
     verbose_name = "Playback"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import audit_actions  # noqa: F401  (declares playback's audit actions)

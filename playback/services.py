@@ -8,6 +8,7 @@ from foundation.audit import audit_record
 from foundation.context import Actor
 from media_core.models import Environment
 
+from . import audit_actions
 from .models import SigningKey
 
 KEY_BITS = 2048
@@ -23,8 +24,8 @@ def signing_key_create(*, environment: Environment, actor: Actor) -> tuple[Signi
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     with transaction.atomic():
         key = SigningKey.objects.create(environment=environment, public_key=public_pem)
-        audit_record(actor=actor, action="signing_key.created", object_type="signing_key",
-                     object_id=key.id, environment_id=environment.id,
+        audit_record(actor=actor, action=audit_actions.SIGNING_KEY_CREATED,
+                     object_type="signing_key", object_id=key.id, environment_id=environment.id,
                      changes={"id": [None, key.id]})
     return key, private_pem
 
@@ -34,6 +35,7 @@ def signing_key_delete(*, key: SigningKey, actor: Actor) -> None:
     with transaction.atomic():
         deleted, _ = SigningKey.objects.filter(pk=key.pk).delete()
         if deleted:
-            audit_record(actor=actor, action="signing_key.deleted", object_type="signing_key",
-                         object_id=key.id, environment_id=key.environment_id,
+            audit_record(actor=actor, action=audit_actions.SIGNING_KEY_DELETED,
+                         object_type="signing_key", object_id=key.id,
+                         environment_id=key.environment_id,
                          changes={"id": [key.id, None]})

@@ -17,11 +17,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from foundation.audit import audit_record, diff
+from foundation.audit import AuditAction, audit_record, diff
 from foundation.context import Actor, current_request_id
 from foundation.errors import Conflict, InvalidTransition
 from foundation.tasks import enqueue, enqueue_on_commit
 
+from . import audit_actions, catalogue
+from .catalogue import EventType
 from .models import DispatchWakeup, Event, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 Status = WebhookDelivery.Status
@@ -77,14 +79,18 @@ def retry_waits() -> list[float]:
 
 
 # --- the outbox ---------------------------------------------------------------------
-def event_emit(*, environment_id: str, type: str, object_type: str, object_id: str,
+def event_emit(*, environment_id: str, type: EventType | str, object_type: str, object_id: str,
                data: dict[str, Any]) -> Event:
+    """Write the event and its deliveries. `type` must be declared in the catalogue."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_emit must run inside the transaction of the change it reports")
+    declared = catalogue.get(type)
+    if declared.object_type != object_type:
+        raise ValueError(f"{declared.name} carries a {declared.object_type}, not a {object_type}")
     last = Event.objects.filter(object_id=object_id).aggregate(m=Max("sequence"))["m"] or 0
     event = Event.objects.create(
         environment_id=environment_id,
-        type=type,
+        type=declared.name,
         object_type=object_type,
         object_id=object_id,
         sequence=last + 1,
@@ -126,7 +132,7 @@ def _fields(endpoint: WebhookEndpoint) -> dict[str, Any]:
             "disabled_reason": endpoint.disabled_reason}
 
 
-def _audit(endpoint: WebhookEndpoint, actor: Actor, action: str, changes: dict,
+def _audit(endpoint: WebhookEndpoint, actor: Actor, action: AuditAction, changes: dict,
            message: str = "") -> None:
     audit_record(actor=actor, action=action, object_type="webhook_endpoint",
                  object_id=endpoint.id, environment_id=endpoint.environment_id,
@@ -141,7 +147,8 @@ def endpoint_create(*, environment_id: str, url: str, events: list[str],
                                                   events=events)
         secret = new_secret()
         WebhookSecret.objects.create(endpoint=endpoint, secret=secret)
-        _audit(endpoint, actor, "webhook_endpoint.created", diff({}, _fields(endpoint)))
+        _audit(endpoint, actor, audit_actions.WEBHOOK_ENDPOINT_CREATED,
+               diff({}, _fields(endpoint)))
     return endpoint, secret
 
 
@@ -162,13 +169,14 @@ def endpoint_update(*, endpoint: WebhookEndpoint, actor: Actor, **fields) -> Web
         endpoint.save()
         changes = diff(before, _fields(endpoint))
         if changes:
-            _audit(endpoint, actor, "webhook_endpoint.updated", changes)
+            _audit(endpoint, actor, audit_actions.WEBHOOK_ENDPOINT_UPDATED, changes)
     return endpoint
 
 
 def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> None:
     with transaction.atomic():
-        _audit(endpoint, actor, "webhook_endpoint.deleted", diff(_fields(endpoint), {}))
+        _audit(endpoint, actor, audit_actions.WEBHOOK_ENDPOINT_DELETED,
+               diff(_fields(endpoint), {}))
         endpoint.delete()
 
 
@@ -183,7 +191,7 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor,
         endpoint.secrets.filter(expires_at__gt=ends).update(expires_at=ends)
         secret = new_secret()
         WebhookSecret.objects.create(endpoint=endpoint, secret=secret)
-        _audit(endpoint, actor, "webhook_endpoint.secret_rotated", {},
+        _audit(endpoint, actor, audit_actions.WEBHOOK_ENDPOINT_SECRET_ROTATED, {},
                message=f"The previous secrets stay valid until {ends.isoformat()}.")
     return secret, ends
 
@@ -206,9 +214,9 @@ def delivery_retry(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDeliver
             WebhookDelivery.TRANSITIONS.check(src, Status.PENDING)
         if changed != 1:
             raise InvalidTransition("The delivery changed meanwhile; try again.")
-        audit_record(actor=actor, action="webhook_delivery.retried", object_type="webhook_delivery",
-                     object_id=delivery.id, environment_id=endpoint.environment_id,
-                     changes={"status": [src, Status.PENDING]})
+        audit_record(actor=actor, action=audit_actions.WEBHOOK_DELIVERY_RETRIED,
+                     object_type="webhook_delivery", object_id=delivery.id,
+                     environment_id=endpoint.environment_id, changes={"status": [src, Status.PENDING]})
         deliver_on_commit([delivery.id])
     delivery.refresh_from_db()
     return delivery
@@ -227,7 +235,7 @@ def endpoint_replay_dead(*, endpoint: WebhookEndpoint, actor: Actor) -> list[str
             status=Status.PENDING, next_attempt_at=now, claim_token="", claim_expires_at=None,
             updated_at=now)
         if ids:
-            _audit(endpoint, actor, "webhook_endpoint.replayed_dead", {},
+            _audit(endpoint, actor, audit_actions.WEBHOOK_ENDPOINT_REPLAYED_DEAD, {},
                    message=f"{len(ids)} dead deliveries queued again.")
         deliver_on_commit(ids)
     return ids

@@ -6,6 +6,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from foundation import audit_actions
 from foundation.audit import audit_record, diff
 from foundation.context import Actor
 from foundation.errors import ValidationFailed
@@ -40,8 +41,9 @@ def environment_get_or_create(*, name: str, actor: Actor,
         environment, created = Environment.objects.get_or_create(
             name=name, defaults={"max_duration_seconds": max_duration_seconds})
         if created:
-            audit_record(actor=actor, action="environment.created", object_type="environment",
-                         object_id=environment.id, environment_id=environment.id,
+            audit_record(actor=actor, action=audit_actions.ENVIRONMENT_CREATED,
+                         object_type="environment", object_id=environment.id,
+                         environment_id=environment.id,
                          changes=diff({}, {"name": name,
                                            "max_duration_seconds": max_duration_seconds}))
     return environment
@@ -63,8 +65,9 @@ def environment_set_max_duration(*, environment: Environment, max_duration_secon
         if changes:
             environment.max_duration_seconds = max_duration_seconds
             environment.save(update_fields=["max_duration_seconds"])
-            audit_record(actor=actor, action="environment.updated", object_type="environment",
-                         object_id=environment.id, environment_id=environment.id,
+            audit_record(actor=actor, action=audit_actions.ENVIRONMENT_UPDATED,
+                         object_type="environment", object_id=environment.id,
+                         environment_id=environment.id,
                          changes=changes)
     return environment
 
@@ -78,7 +81,7 @@ def api_key_create(*, environment: Environment, name: str, scopes: list[str],
         key = ApiKey.objects.create(environment=environment, name=name, scopes=scopes,
                                     prefix=secret[: len(SECRET_PREFIX) + 6],
                                     secret_hash=_hash(secret))
-        audit_record(actor=actor, action="api_key.created", object_type="api_key",
+        audit_record(actor=actor, action=audit_actions.API_KEY_CREATED, object_type="api_key",
                      object_id=key.id, environment_id=environment.id,
                      changes={"name": [None, name], "scopes": [None, scopes]})
     return key, secret
@@ -90,7 +93,7 @@ def api_key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
             revoked_at=timezone.now())
         if changed:
             key.refresh_from_db()
-            audit_record(actor=actor, action="api_key.revoked", object_type="api_key",
+            audit_record(actor=actor, action=audit_actions.API_KEY_REVOKED, object_type="api_key",
                          object_id=key.id, environment_id=key.environment_id,
                          changes={"revoked_at": [None, key.revoked_at.isoformat()]})
     return key

@@ -12,6 +12,7 @@ from foundation.errors import Conflict, ValidationFailed
 from foundation.statemachine import transition
 from foundation.tasks import enqueue_on_commit
 from media_core.models import Asset, Environment, PlaybackID, ProcessingJob
+from media_core import audit_actions, events
 from media_core.processing import fetch
 
 from . import processing
@@ -39,12 +40,12 @@ def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
         )
         for policy in settings.get("playback_policy", []):
             PlaybackID.objects.create(environment_id=environment_id, asset=asset, policy=policy)
-        asset_audit(asset, actor, "asset.created",
+        asset_audit(asset, actor, audit_actions.ASSET_CREATED,
                diff({}, {"status": asset.status, "title": asset.title,
                          "passthrough": asset.passthrough}))
         if start_processing:
             processing.job_create(asset=asset, actor=actor)
-        asset_event(asset, "video.asset.created")
+        asset_event(asset, events.ASSET_CREATED)
     return asset
 
 
@@ -58,7 +59,7 @@ def asset_process_recording(*, asset: Asset, master_name: str, master_size: int,
     with transaction.atomic():
         if not asset_set_master(asset=asset, master_name=master_name, master_size=master_size):
             return False
-        asset_audit(asset, actor, "asset.recording_stored",
+        asset_audit(asset, actor, audit_actions.ASSET_RECORDING_STORED,
                     {"master_size": [None, master_size]})
         processing.job_create(asset=asset, actor=actor)
     return True
@@ -72,9 +73,9 @@ def asset_fail_without_media(*, asset: Asset, code: str, message: str, actor: Ac
             return
         before = transition(asset, Asset.TRANSITIONS, Asset.Status.ERRORED,
                             extra={"error_type": code, "error_messages": [message]})
-        asset_audit(asset, actor, "asset.errored", {"status": [before, asset.status]},
+        asset_audit(asset, actor, audit_actions.ASSET_ERRORED, {"status": [before, asset.status]},
                     message=message)
-        asset_event(asset, "video.asset.errored")
+        asset_event(asset, events.ASSET_ERRORED)
 
 
 def asset_check_input(url: str) -> None:
@@ -133,8 +134,8 @@ def asset_update(*, asset: Asset, actor: Actor, **fields) -> Asset:
         changes = diff(before, fields)
         if changes:
             asset.save(update_fields=[*fields, "updated_at"])
-            asset_audit(asset, actor, "asset.updated", changes)
-            asset_event(asset, "video.asset.updated")
+            asset_audit(asset, actor, audit_actions.ASSET_UPDATED, changes)
+            asset_event(asset, events.ASSET_UPDATED)
     return asset
 
 
@@ -160,9 +161,9 @@ def asset_retry(*, asset: Asset, actor: Actor) -> Asset:
             raise refusal
         before = transition(asset, Asset.TRANSITIONS, Asset.Status.PREPARING,
                             extra={"error_type": "", "error_messages": []})
-        asset_audit(asset, actor, "asset.retried", {"status": [before, asset.status]})
+        asset_audit(asset, actor, audit_actions.ASSET_RETRIED, {"status": [before, asset.status]})
         processing.job_create(asset=asset, actor=actor)
-        asset_event(asset, "video.asset.updated")
+        asset_event(asset, events.ASSET_UPDATED)
     return asset
 
 
@@ -172,14 +173,14 @@ def asset_delete(*, asset: Asset, actor: Actor) -> None:
         asset = Asset.objects.select_for_update().get(pk=asset.pk)
         if asset.deleted_at:
             return
-        asset_event(asset, "video.asset.deleted")
+        asset_event(asset, events.ASSET_DELETED)
         for job in asset.jobs.filter(status__in=[ProcessingJob.Status.QUEUED,
                                                  ProcessingJob.Status.RUNNING]):
             processing.job_cancel(job=job, reason="The asset was deleted.")
         playback_ids = list(asset.playback_ids.values_list("id", flat=True))
         asset.playback_ids.all().delete()
         Asset.objects.filter(pk=asset.pk).update(deleted_at=timezone.now())
-        asset_audit(asset, actor, "asset.deleted",
+        asset_audit(asset, actor, audit_actions.ASSET_DELETED,
                {"deleted": [False, True], "playback_ids": [playback_ids, []]})
         enqueue_on_commit("media_core.tasks.delete_asset_media", asset.id)
 
@@ -188,9 +189,9 @@ def playback_id_create(*, asset: Asset, policy: str, actor: Actor) -> PlaybackID
     with transaction.atomic():
         playback_id = PlaybackID.objects.create(environment_id=asset.environment_id, asset=asset,
                                                 policy=policy)
-        asset_audit(asset, actor, "playback_id.created",
+        asset_audit(asset, actor, audit_actions.PLAYBACK_ID_CREATED,
                {"playback_ids": [None, {"id": playback_id.id, "policy": policy}]})
-        asset_event(asset, "video.asset.updated")
+        asset_event(asset, events.ASSET_UPDATED)
     return playback_id
 
 
@@ -199,9 +200,9 @@ def playback_id_delete(*, playback_id: PlaybackID, actor: Actor) -> None:
         asset = playback_id.asset
         deleted, _ = PlaybackID.objects.filter(pk=playback_id.pk).delete()
         if deleted:
-            asset_audit(asset, actor, "playback_id.deleted",
+            asset_audit(asset, actor, audit_actions.PLAYBACK_ID_DELETED,
                    {"playback_ids": [{"id": playback_id.id, "policy": playback_id.policy}, None]})
-            asset_event(asset, "video.asset.updated")
+            asset_event(asset, events.ASSET_UPDATED)
 
 
 def asset_discard_master(*, asset: Asset) -> str:

@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from foundation.audit import audit_record
+from foundation.audit import AuditAction, audit_record
 from foundation.context import Actor, current_request_id
 from foundation.statemachine import transition
 from foundation.tasks import enqueue, enqueue_on_commit
+from media_core import audit_actions, events
 from media_core.models import Asset, ProcessingJob, Rendition
 
 from .records import asset_audit, asset_event
@@ -27,7 +28,8 @@ PROCESSING = Actor.system("processing")
 Status = ProcessingJob.Status
 
 
-def _job_audit(job: ProcessingJob, actor: Actor, action: str, changes: dict, message: str = "") -> None:
+def _job_audit(job: ProcessingJob, actor: Actor, action: AuditAction, changes: dict,
+               message: str = "") -> None:
     audit_record(actor=actor, action=action, object_type="processing_job", object_id=job.id,
                  environment_id=job.asset.environment_id, changes=changes, message=message)
 
@@ -35,7 +37,8 @@ def _job_audit(job: ProcessingJob, actor: Actor, action: str, changes: dict, mes
 def job_create(*, asset: Asset, actor: Actor) -> ProcessingJob:
     job = ProcessingJob.objects.create(asset=asset, max_attempts=settings.PROCESSING_MAX_ATTEMPTS,
                                        request_id=current_request_id() or "")
-    _job_audit(job, actor, "job.created", {"status": [None, job.status], "asset_id": [None, asset.id]})
+    _job_audit(job, actor, audit_actions.JOB_CREATED,
+               {"status": [None, job.status], "asset_id": [None, asset.id]})
     enqueue_on_commit("media_core.tasks.process_asset", job.id)
     return job
 
@@ -102,9 +105,10 @@ def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: s
             "error_type": "",
             "error_messages": [],
         })
-        asset_audit(asset, PROCESSING, "asset.ready", {"status": [before, asset.status]},
+        asset_audit(asset, PROCESSING, audit_actions.ASSET_READY,
+                    {"status": [before, asset.status]},
                     message=f"Processed by {job.id}, attempt {job.attempts}.")
-        asset_event(asset, "video.asset.ready")
+        asset_event(asset, events.ASSET_READY)
         enqueue_on_commit("media_core.tasks.sweep_asset_media", asset.id)
     return True
 
@@ -129,7 +133,8 @@ def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = 
         if not owned.update(**updates):
             return
         job.asset = asset
-        _job_audit(job, PROCESSING, "job.requeued" if retry else "job.failed",
+        action = audit_actions.JOB_REQUEUED if retry else audit_actions.JOB_FAILED
+        _job_audit(job, PROCESSING, action,
                    {"status": [Status.RUNNING, dst], "error_code": [None, code]},
                    message=f"Attempt {job.attempts}/{job.max_attempts}: {message}")
         if retry:
@@ -141,9 +146,10 @@ def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = 
                 f"Processing failed {job.attempts} times; the last error was: {message}"]
             before = transition(asset, Asset.TRANSITIONS, Asset.Status.ERRORED,
                                 extra={"error_type": error_type, "error_messages": messages})
-            asset_audit(asset, PROCESSING, "asset.errored", {"status": [before, asset.status],
-                        "error_type": [None, error_type]}, message=messages[0])
-            asset_event(asset, "video.asset.errored")
+            asset_audit(asset, PROCESSING, audit_actions.ASSET_ERRORED,
+                        {"status": [before, asset.status], "error_type": [None, error_type]},
+                        message=messages[0])
+            asset_event(asset, events.ASSET_ERRORED)
 
 
 def job_cancel(*, job: ProcessingJob, reason: str) -> bool:
@@ -154,7 +160,8 @@ def job_cancel(*, job: ProcessingJob, reason: str) -> bool:
                  error_message=reason, updated_at=timezone.now())
         if changed:
             job.asset = Asset.objects.get(pk=job.asset_id)
-            _job_audit(job, PROCESSING, "job.cancelled", {"status": [job.status, Status.CANCELLED]},
+            _job_audit(job, PROCESSING, audit_actions.JOB_CANCELLED,
+                       {"status": [job.status, Status.CANCELLED]},
                        message=reason)
     return bool(changed)
 

@@ -15,8 +15,10 @@ from foundation.errors import Conflict
 from foundation.statemachine import transition
 from foundation.tasks import enqueue_on_commit
 from media_core.api.serializers import upload_data
+from media_core import audit_actions, events
 from media_core.models import Asset, Environment, Upload
 from webhooks.services import event_emit
+from webhooks.catalogue import EventType
 
 from .assets import asset_check_max_duration, asset_create
 
@@ -26,7 +28,7 @@ def upload_url_actor(upload: Upload) -> Actor:
     return Actor(kind="upload_url", id=upload.id, label="upload URL")
 
 
-def _emit(upload: Upload, type: str) -> None:
+def _emit(upload: Upload, type: EventType) -> None:
     event_emit(environment_id=upload.environment_id, type=type, object_type="upload",
                object_id=upload.id, data=upload_data(upload))
 
@@ -44,10 +46,10 @@ def upload_create(*, environment: Environment, actor: Actor, new_asset_settings:
             timeout=timeout,
             expires_at=timezone.now() + timedelta(seconds=timeout),
         )
-        audit_record(actor=actor, action="upload.created", object_type="upload",
+        audit_record(actor=actor, action=audit_actions.UPLOAD_CREATED, object_type="upload",
                      object_id=upload.id, environment_id=environment.id,
                      changes=diff({}, {"status": upload.status, "new_asset_settings": new_asset_settings}))
-        _emit(upload, "video.upload.created")
+        _emit(upload, events.UPLOAD_CREATED)
     return upload
 
 
@@ -69,21 +71,21 @@ def upload_complete(*, upload_id: str, master_name: str, size: int, actor: Actor
         )
         transition(upload, Upload.TRANSITIONS, Upload.Status.ASSET_CREATED,
                    extra={"asset": asset, "size_bytes": size})
-        audit_record(actor=actor, action="upload.asset_created", object_type="upload",
+        audit_record(actor=actor, action=audit_actions.UPLOAD_ASSET_CREATED, object_type="upload",
                      object_id=upload.id, environment_id=upload.environment_id,
                      changes={"status": [Upload.Status.WAITING, upload.status],
                               "asset_id": [None, asset.id]})
-        _emit(upload, "video.upload.asset_created")
+        _emit(upload, events.UPLOAD_ASSET_CREATED)
     return asset
 
 
 def upload_cancel(*, upload: Upload, actor: Actor) -> Upload:
     with transaction.atomic():
         before = transition(upload, Upload.TRANSITIONS, Upload.Status.CANCELLED)
-        audit_record(actor=actor, action="upload.cancelled", object_type="upload",
+        audit_record(actor=actor, action=audit_actions.UPLOAD_CANCELLED, object_type="upload",
                      object_id=upload.id, environment_id=upload.environment_id,
                      changes={"status": [before, upload.status]})
-        _emit(upload, "video.upload.cancelled")
+        _emit(upload, events.UPLOAD_CANCELLED)
         enqueue_on_commit("media_core.tasks.discard_upload_bytes", upload.id)
     return upload
 
@@ -117,8 +119,9 @@ def upload_declare_length(*, upload: Upload, length: int, metadata: dict[str, st
         upload.filename = metadata.get("filename", "")[:255]
         upload.save(update_fields=["length", "metadata", "filename", "updated_at"])
         audit_record(actor=upload_url_actor(upload),
-                     action="upload.length_declared", object_type="upload", object_id=upload.id,
-                     environment_id=upload.environment_id, changes={"length": [before, length]})
+                     action=audit_actions.UPLOAD_LENGTH_DECLARED, object_type="upload",
+                     object_id=upload.id, environment_id=upload.environment_id,
+                     changes={"length": [before, length]})
     return upload
 
 
@@ -151,11 +154,11 @@ def upload_fail(*, upload: Upload, code: str, message: str) -> Upload:
                             extra={"error_type": code, "error_message": message,
                                    "writer_token": "", "writer_expires_at": None})
         audit_record(actor=upload_url_actor(upload),
-                     action="upload.errored", object_type="upload", object_id=upload.id,
+                     action=audit_actions.UPLOAD_ERRORED, object_type="upload", object_id=upload.id,
                      environment_id=upload.environment_id,
                      changes={"status": [before, upload.status], "error_type": [None, code]},
                      message=message)
-        _emit(upload, "video.upload.errored")
+        _emit(upload, events.UPLOAD_ERRORED)
     return upload
 
 
@@ -174,12 +177,12 @@ def uploads_time_out() -> list[str]:
             if not changed:
                 continue
             upload.refresh_from_db()
-            audit_record(actor=Actor.system("upload expiry"), action="upload.timed_out",
+            audit_record(actor=Actor.system("upload expiry"), action=audit_actions.UPLOAD_TIMED_OUT,
                          object_type="upload", object_id=upload.id,
                          environment_id=upload.environment_id,
                          changes={"status": [Upload.Status.WAITING, upload.status]},
                          message=f"The upload URL expired at {upload.expires_at.isoformat()}.")
-            _emit(upload, "video.upload.timed_out")
+            _emit(upload, events.UPLOAD_TIMED_OUT)
             enqueue_on_commit("media_core.tasks.discard_upload_bytes", upload.id)
         expired.append(upload.id)
     return expired

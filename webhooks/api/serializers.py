@@ -1,6 +1,8 @@
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
+from webhooks import catalogue
 from webhooks.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -45,10 +47,46 @@ class NewWebhookEndpointSerializer(WebhookEndpointSerializer):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
 
 
+def unknown_event_type(name: str) -> str:
+    return f"Unknown event type '{name}'."
+
+
+class EventTypeField(serializers.CharField):
+    """A type of the event catalogue, or "*" (all of them): checked by EventTypesField."""
+
+
+class EventTypeFieldSchema(OpenApiSerializerFieldExtension):
+    """The schema lists the catalogue as it stands when the schema is generated."""
+
+    target_class = EventTypeField
+
+    def get_name(self) -> str:
+        return "EventTypeOrAll"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "enum": [catalogue.ALL, *catalogue.names()],
+                "description": 'An event type of the catalogue, or "*" for all of them.'}
+
+
+class EventTypesField(serializers.ListField):
+    """Event types to subscribe to: an unknown one is refused, naming it, so an endpoint
+    never waits for a misspelt type that will not come."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=EventTypeField(max_length=100), allow_empty=False, min_length=1,
+                         max_length=100, **kwargs)
+
+    def to_internal_value(self, data):
+        types = super().to_internal_value(data)
+        unknown = [t for t in types if t != catalogue.ALL and not catalogue.is_known(t)]
+        if unknown:
+            raise serializers.ValidationError([unknown_event_type(t) for t in unknown])
+        return types
+
+
 def _events_field(**kwargs) -> serializers.ListField:
-    return serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False,
-                                 min_length=1, max_length=100,
-                                 help_text='Event types to receive, or ["*"] for all.', **kwargs)
+    return EventTypesField(help_text='Event types to receive, or ["*"] for all; a type not in '
+                                     'the catalogue is refused.', **kwargs)
 
 
 @extend_schema_serializer(examples=[OpenApiExample(
