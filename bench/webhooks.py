@@ -159,7 +159,7 @@ def main() -> None:
     from django.db import connections
 
     from foundation.context import Actor
-    from media_core.services.api_keys import environment_get_or_create
+    from foundation.tenancy import environment_get_or_create
     from tests.webhooks.receiver import receiver as start_receiver
     from webhooks.models import WebhookDelivery, WebhookEndpoint
 

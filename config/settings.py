@@ -15,40 +15,10 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import env, env_bool, env_int, env_rate
 from config.install_secret import derived_secret, install_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return default if value in (None, "") else value
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = env(name)
-    if value is None:
-        return default
-    if value.lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
-
-
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    value = env(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from exc
-    if number < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}")
-    return number
-
-
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 # Unset: a secret made for this install on its first run (VAR_DIR/secret_key). Machines
@@ -86,24 +56,11 @@ SECURE_REFERRER_POLICY = env("SECURE_REFERRER_POLICY", "same-origin")
 X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
-    "daphne",
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "axes",
-    "rest_framework",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",
-    "django_q",
-    "channels",
-    "foundation",
-    "webhooks",
-    "media_core",
-    "playback",
-    "live",
+    "daphne", "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+    "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles", "axes",
+    "rest_framework", "drf_spectacular", "drf_spectacular_sidecar", "django_q", "channels",
+    # The platform's apps, lowest layer first (tests/test_layers.py).
+    "foundation", "webhooks", "media_core", "playback", "live",
 ]
 
 MIDDLEWARE = [
@@ -236,7 +193,7 @@ else:
 
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["media_core.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["foundation.api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["foundation.api.permissions.HasRequiredScopes"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -275,18 +232,6 @@ SPECTACULAR_SETTINGS = {
 # balancer). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored, since any
 # client can send it (foundation/client_address.py).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-_RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
-
-
-def env_rate(name: str, default: str) -> str:
-    """A rate as '<requests>/<second|minute|hour|day>', DRF's throttle format."""
-    value = env(name, default)
-    count, _, period = value.partition("/")
-    if not (count.isdigit() and int(count) > 0 and period in _RATE_PERIODS):
-        raise ImproperlyConfigured(f"{name} must look like 100/second or 60/minute, not {value!r}")
-    return value
-
-
 # API budgets: per API key for reads (GET, HEAD, OPTIONS), writes (everything else) and
 # new uploads and URL imports (which are writes too); per client address for requests
 # without a key. Reads as Stripe's live mode (100 a second); writes half that, since each

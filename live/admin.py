@@ -19,10 +19,12 @@ from foundation.admin import (
 )
 from foundation.context import Actor
 from foundation.errors import DomainError
+from media_core.models import Asset
 
 from . import services
 from .api.serializers import health_data, rtmp_url
 from .models import HealthSample, LiveSession, LiveStream, SimulcastTarget
+from .selectors import stream_playback_ids
 
 
 def _kbps(bitrate: int | None) -> str:
@@ -156,15 +158,15 @@ class LiveStreamAdmin(ReadOnlyAdmin):
 
     @admin.display(description="recordings")
     def recordings_link(self, stream: LiveStream) -> str:
-        count = stream.assets.filter(deleted_at__isnull=True).count()
+        count = Asset.objects.filter(live_stream_id=stream.id, deleted_at__isnull=True).count()
         if not count:
             return "–"
-        return format_html('<a href="/admin/media_core/asset/?live_stream={}">{} asset{}</a>',
+        return format_html('<a href="/admin/media_core/asset/?live_stream_id={}">{} asset{}</a>',
                            stream.id, count, "" if count == 1 else "s")
 
     @admin.display(description="playback IDs")
     def playback_ids_shown(self, stream: LiveStream) -> str:
-        return ", ".join(f"{p.id} ({p.policy})" for p in stream.playback_ids.all()) or "–"
+        return ", ".join(f"{p.id} ({p.policy})" for p in stream_playback_ids(stream)) or "–"
 
     @admin.display(description="audit trail")
     def audit_trail(self, stream: LiveStream) -> str:

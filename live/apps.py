@@ -8,4 +8,10 @@ class LiveConfig(AppConfig):
 
     def ready(self):
         # Declares live's event types and audit actions.
+        # Live streams' playback IDs play through /v/ like assets': playback asks this.
+        from playback import sources
+
         from . import audit_actions, events  # noqa: F401
+        from .delivery import LiveSource
+
+        sources.register(LiveSource())

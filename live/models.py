@@ -18,6 +18,10 @@ class LiveStream(models.Model):
         STANDARD = "standard"
         LOW = "low"
 
+    # The nginx-rtmp application of each latency mode (nginx-rtmp sets HLS timing per
+    # application): encoders publish to it, and its HLS is under LIVE_DIR/hls/<app>/.
+    INGEST_APPS = {LatencyMode.STANDARD: "live", LatencyMode.LOW: "live-low"}
+
     TRANSITIONS = Transitions("live stream", {
         Status.IDLE: {Status.ACTIVE, Status.DISABLED},
         Status.ACTIVE: {Status.IDLE, Status.DISABLED},
@@ -25,7 +29,7 @@ class LiveStream(models.Model):
     })
 
     id = models.CharField(primary_key=True, max_length=32, default=id_default("lvs"), editable=False)
-    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+    environment = models.ForeignKey("foundation.Environment", on_delete=models.PROTECT,
                                     related_name="live_streams")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IDLE,
                               db_index=True)

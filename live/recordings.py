@@ -109,6 +109,6 @@ def pending_recordings() -> list[str]:
     from .models import LiveStream
 
     current = LiveStream.objects.exclude(recording_asset=None).values("recording_asset_id")
-    return list(Asset.objects.filter(live_stream__isnull=False, status=Asset.Status.PREPARING,
+    return list(Asset.objects.filter(live_stream_id__isnull=False, status=Asset.Status.PREPARING,
                                      master_name="", deleted_at__isnull=True, jobs__isnull=True)
                 .exclude(pk__in=current).values_list("id", flat=True))

@@ -34,12 +34,18 @@ from foundation.tasks import enqueue_on_commit
 from media_core import audit_actions as media_audit_actions
 from media_core.models import Asset, PlaybackID
 from media_core.services import assets as asset_services
+from media_core.services.playback_ids import (
+    source_playback_id_create,
+    source_playback_id_delete,
+    source_playback_ids_delete,
+)
 from media_core.services.records import asset_event
 from webhooks.catalogue import EventType
 from webhooks.services import event_emit
 
 from . import audit_actions, dashboard, events
 from .api.serializers import INGEST_APPS, live_stream_data, simulcast_target_data
+from .delivery import SOURCE_TYPE
 from .models import HealthSample, LiveSession, LiveStream, SimulcastTarget
 
 log = logging.getLogger("kino.live")
@@ -90,8 +96,7 @@ def _allocate_srt_port(stream: LiveStream) -> None:
 
 # --- records -----------------------------------------------------------------------
 def _emit(stream: LiveStream, type: EventType) -> None:
-    fresh = (LiveStream.objects.prefetch_related("playback_ids", "simulcast_targets")
-             .get(pk=stream.pk))
+    fresh = LiveStream.objects.prefetch_related("simulcast_targets").get(pk=stream.pk)
     event_emit(environment_id=stream.environment_id, type=type, object_type="live_stream",
                object_id=stream.id, data=live_stream_data(fresh))
 
@@ -127,8 +132,8 @@ def live_stream_create(*, environment_id: str, actor: Actor, playback_policy: li
             srt_passphrase=secrets.token_urlsafe(18))
         _allocate_srt_port(stream)
         for policy in playback_policy:
-            PlaybackID.objects.create(environment_id=environment_id, live_stream=stream,
-                                      policy=policy)
+            source_playback_id_create(environment_id=environment_id, source_type=SOURCE_TYPE,
+                                      source_id=stream.id, policy=policy)
         _audit(stream, actor, audit_actions.LIVE_STREAM_CREATED, diff({}, {"status": stream.status,
                                                                **_editable(stream)}))
         _emit(stream, events.LIVE_STREAM_CREATED)
@@ -243,8 +248,7 @@ def live_stream_delete(*, stream: LiveStream, actor: Actor) -> None:
             transition(stream, LiveStream.TRANSITIONS, Status.IDLE, extra={"active_since": None})
         _end_run(stream, was_active=was_active)
         _emit(stream, events.LIVE_STREAM_DELETED)
-        playback_ids = list(stream.playback_ids.values_list("id", flat=True))
-        stream.playback_ids.all().delete()
+        playback_ids = source_playback_ids_delete(source_type=SOURCE_TYPE, source_id=stream.id)
         LiveStream.objects.filter(pk=stream.pk).update(deleted_at=timezone.now(), srt_port=None,
                                                        updated_at=timezone.now())
         _audit(stream, actor, audit_actions.LIVE_STREAM_DELETED,
@@ -255,8 +259,9 @@ def live_stream_delete(*, stream: LiveStream, actor: Actor) -> None:
 def live_playback_id_create(*, stream: LiveStream, policy: str, actor: Actor) -> PlaybackID:
     with transaction.atomic():
         stream = _locked(stream)
-        playback_id = PlaybackID.objects.create(environment_id=stream.environment_id,
-                                                live_stream=stream, policy=policy)
+        playback_id = source_playback_id_create(environment_id=stream.environment_id,
+                                                source_type=SOURCE_TYPE, source_id=stream.id,
+                                                policy=policy)
         _audit(stream, actor, media_audit_actions.PLAYBACK_ID_CREATED,
                {"playback_ids": [None, {"id": playback_id.id, "policy": policy}]})
         _emit(stream, events.LIVE_STREAM_UPDATED)
@@ -265,9 +270,8 @@ def live_playback_id_create(*, stream: LiveStream, policy: str, actor: Actor) ->
 
 def live_playback_id_delete(*, playback_id: PlaybackID, actor: Actor) -> None:
     with transaction.atomic():
-        stream = playback_id.live_stream
-        deleted, _ = PlaybackID.objects.filter(pk=playback_id.pk).delete()
-        if deleted:
+        stream = LiveStream.objects.get(pk=playback_id.source_id)
+        if source_playback_id_delete(playback_id=playback_id):
             _audit(stream, actor, media_audit_actions.PLAYBACK_ID_DELETED,
                    {"playback_ids": [{"id": playback_id.id, "policy": playback_id.policy}, None]})
             _emit(stream, events.LIVE_STREAM_UPDATED)

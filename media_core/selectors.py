@@ -36,3 +36,20 @@ def playback_id_get(*, asset: Asset, playback_id: str) -> PlaybackID:
     if found is None:
         raise NotFound(f"No playback ID {playback_id!r} on this asset.")
     return found
+
+
+def source_playback_ids(*, source_type: str, source_ids: list[str]) -> dict[str, list[PlaybackID]]:
+    """The playback IDs of objects of a registered playback source (a live stream's), by
+    object id, in one query."""
+    found: dict[str, list[PlaybackID]] = {source_id: [] for source_id in source_ids}
+    for playback_id in PlaybackID.objects.filter(source_type=source_type, source_id__in=source_ids):
+        found[playback_id.source_id].append(playback_id)
+    return found
+
+
+def source_playback_id_get(*, source_type: str, source_id: str, playback_id: str) -> PlaybackID:
+    found = PlaybackID.objects.filter(source_type=source_type, source_id=source_id,
+                                      pk=playback_id).first()
+    if found is None:
+        raise NotFound(f"No playback ID {playback_id!r} on this {source_type.replace('_', ' ')}.")
+    return found

@@ -32,20 +32,3 @@ def master_playlist(asset: Asset, child_base: str) -> str:
         lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
         lines.append(f"{child_base}/{r.name}/index.m3u8")
     return "\n".join(lines) + "\n"
-
-
-def live_master_playlist(stream, child_base: str) -> str:
-    """One variant: the ingest's own media playlist, passed through as the encoder sends it.
-
-    `stream` is a live.LiveStream (not imported: live depends on playback). Bandwidth
-    comes from the measured bitrate, with room for peaks.
-    """
-    health = stream.health or {}
-    bitrate = int((health.get("bitrate") or 0) * 1.25) or 3_000_000
-    attrs = [f"BANDWIDTH={bitrate}"]
-    if health.get("width") and health.get("height"):
-        attrs.append(f"RESOLUTION={health['width']}x{health['height']}")
-    if health.get("frame_rate"):
-        attrs.append(f"FRAME-RATE={float(health['frame_rate']):.3f}")
-    return "\n".join(["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-STREAM-INF:" + ",".join(attrs),
-                      f"{child_base}/index.m3u8"]) + "\n"

@@ -8,7 +8,7 @@ class SigningKey(models.Model):
     returned once, at creation, and never stored."""
 
     id = models.CharField(primary_key=True, max_length=32, default=id_default("sgk"), editable=False)
-    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+    environment = models.ForeignKey("foundation.Environment", on_delete=models.PROTECT,
                                     related_name="signing_keys")
     public_key = models.TextField(help_text="PEM, SubjectPublicKeyInfo.")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from foundation.audit import audit_record
 from foundation.context import Actor
-from media_core.models import Environment
+from foundation.models import Environment
 
 from . import audit_actions
 from .models import SigningKey

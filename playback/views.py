@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -24,49 +23,22 @@ from foundation.api.problems import problem_response
 from media_core.models import Asset, PlaybackID
 from media_core.storage import media_storage
 
-from . import path_tokens, tokens
-from .hls import live_master_playlist, master_playlist
+from . import path_tokens, sources, tokens
+from .hls import master_playlist
 from .metrics import count_refusal
+from .sources import CONTENT_TYPES as _CONTENT_TYPES
+from .sources import NOT_FOUND, Denied
+from .sources import cache_headers as _headers
 
 _FILE_RE = re.compile(r"^(index\.m3u8|init(_\d{1,3})?\.mp4|seg_\d{5,9}\.m4s)$")
 _PREFIX_RE = re.compile(r"^assets/ast_[0-9a-z]{26}/job_[0-9a-z]{26}-\d{1,3}$")
 _RENDITION_RE = re.compile(r"^[a-z0-9]{1,16}$")
-_LIVE_APPS = {"live", "live-low"}
-_LIVE_STREAM_RE = re.compile(r"^lvs_[0-9a-z]{26}$")
-_LIVE_FILE_RE = re.compile(r"^(index\.m3u8|\d{1,9}\.ts)$")
-_CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4",
-                  ".m4s": "video/iso.segment", ".jpg": "image/jpeg"}
 # Child URLs outlive the token that opened the master by the video's length plus this,
 # so a viewer who started in time can finish; never more than path_tokens.MAX_SECONDS
 # (a day), which is as far ahead as a path token may reach.
 CHILD_GRACE_SECONDS = 600
 
 
-@dataclass(frozen=True)
-class Denied:
-    """Why a viewer may not have something: as a problem document, or as a sentence
-    for the embed page."""
-
-    status: int
-    code: str
-    detail: str
-    viewer_message: str
-    retry_after: int | None = None
-
-    def response(self) -> HttpResponse:
-        titles = {403: "Forbidden", 404: "Not found", 412: "Not playable yet",
-                  429: "Too many requests"}
-        return self.headers(problem_response(status=self.status, code=self.code,
-                                             title=titles.get(self.status, "Unavailable"),
-                                             detail=self.detail))
-
-    def headers(self, response: HttpResponse) -> HttpResponse:
-        if self.retry_after is not None:
-            response["Retry-After"] = str(self.retry_after)
-        return response
-
-
-NOT_FOUND = Denied(404, "not_found", "No such playback ID or file.", "This video does not exist.")
 ORIGIN_DENIED = Denied(403, "origin_not_allowed", "This video may not be played on this site.",
                        "This video may not be played on this site.")
 
@@ -118,38 +90,17 @@ def _check_token(request, found: PlaybackID, audience: str, token: str | None):
     return grant.expires_at, None
 
 
-def authorise_live(request, playback_id: str, token: str | None = None):
-    """((playback ID, live stream, where its HLS is, grant expiry), None) or (None, Denied).
+_LOOK_IT_UP = object()
 
-    A live stream plays while a publish session has written its first playlist and
-    the run has not ended; `where` is the session's ingest application.
+
+def authorise(request, playback_id: str, audience: str, token: str | None = None, *,
+              found=_LOOK_IT_UP):
+    """((playback ID, asset, grant expiry or None), None), or (None, why it is denied).
+
+    `found`: the playback ID with its asset when the caller has read it already (or None).
     """
-    found = PlaybackID.objects.select_related("live_stream").filter(pk=playback_id).first()
-    if found is None or found.live_stream is None or found.live_stream.deleted_at:
-        return None, NOT_FOUND
-    expires, denied = _check_token(request, found, "v", token)
-    if denied:
-        return None, denied
-    stream = found.live_stream
-    session = live_session_playing(stream)
-    if session is None:
-        return None, LIVE_NOT_ACTIVE
-    return (found, stream, session.app, expires), None
-
-
-LIVE_NOT_ACTIVE = Denied(412, "live_stream_not_active", "The live stream is not active.",
-                         "This live stream is not on air.")
-
-
-def live_session_playing(stream):
-    if stream.status != "active":
-        return None
-    return (stream.sessions.exclude(playable_at=None).order_by("-started_at").first())
-
-
-def authorise(request, playback_id: str, audience: str, token: str | None = None):
-    """((playback ID, asset, grant expiry or None), None), or (None, why it is denied)."""
-    found = PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
+    if found is _LOOK_IT_UP:
+        found = _find(playback_id)
     if found is None or found.asset is None or found.asset.deleted_at:
         return None, NOT_FOUND
     if not origin_allowed(request, found.asset.allowed_origins):
@@ -167,36 +118,36 @@ def authorise(request, playback_id: str, audience: str, token: str | None = None
     return (found, found.asset, expires), None
 
 
-def _headers(response: HttpResponse, *, max_age: int, private: bool = False) -> HttpResponse:
-    response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = f"{'private' if private else 'public'}, max-age={max_age}"
-    return response
+def _find(playback_id: str) -> PlaybackID | None:
+    """The playback ID with its asset, if it has one: one query for either kind."""
+    return PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
 
 
-def _is_live(playback_id: str) -> bool:
-    return PlaybackID.objects.filter(pk=playback_id, live_stream__isnull=False).exists()
-
-
-def live_master(request, playback_id: str):
-    authorised, denied = authorise_live(request, playback_id)
+def _source_playback_id(request, found: PlaybackID | None, token: str | None = None):
+    """((playback ID, its source), None) for a playback ID of a registered source whose
+    token (if signed) is good; (None, None) for an asset's or none; (None, Denied) otherwise."""
+    if found is None or not found.source_type:
+        return None, None
+    source = sources.source_of(found)
+    if source is None or not source.available(found):
+        return None, NOT_FOUND
+    _, denied = _check_token(request, found, "v", token)
     if denied:
-        return denied.response()
-    found, stream, app, _ = authorised
-    # The player reloads the media playlist for as long as it watches: the path token
-    # lasts a day, as for the longest video.
-    expires = int(time.time()) + path_tokens.MAX_SECONDS
-    base = path_tokens.child_base(playback_id=found.id, prefix=f"live/{app}/{stream.id}",
-                                  expires=expires)
-    body = live_master_playlist(stream, base)
-    return _headers(HttpResponse(body, content_type=_CONTENT_TYPES[".m3u8"]), max_age=1,
-                    private=found.policy == PlaybackID.Policy.SIGNED)
+        return None, denied
+    return (found, source), None
 
 
 @require_safe
 def master(request, playback_id: str):
-    if _is_live(playback_id):
-        return live_master(request, playback_id)
-    authorised, denied = authorise(request, playback_id, "v")
+    found = _find(playback_id)
+    sourced, denied = _source_playback_id(request, found)
+    if denied:
+        return denied.response()
+    if sourced:
+        found, source = sourced
+        answer = source.master(found)
+        return answer.response() if isinstance(answer, Denied) else answer
+    authorised, denied = authorise(request, playback_id, "v", found=found)
     if denied:
         return denied.response()
     found, asset, token_expires = authorised
@@ -210,42 +161,11 @@ def master(request, playback_id: str):
                     private=found.policy == PlaybackID.Policy.SIGNED)
 
 
-def live_child_file(request, playback_id: str, expires: str, signature: str, parts: list[str]):
-    app, stream_id, filename = parts[1], parts[2], parts[3]
-    prefix = "/".join(parts[:3])
-    if not (app in _LIVE_APPS and _LIVE_STREAM_RE.match(stream_id) and _LIVE_FILE_RE.match(filename)):
-        return NOT_FOUND.response()
-    if not path_tokens.valid(playback_id=playback_id, prefix=prefix, expires=expires, sig=signature):
-        count_refusal("path_token")
-        return problem_response(status=403, code="path_token_invalid", title="Forbidden",
-                                detail="This link has expired or was altered; reload the video.")
-    found = PlaybackID.objects.select_related("live_stream").filter(pk=playback_id).first()
-    if found is None or found.live_stream_id != stream_id or found.live_stream.deleted_at:
-        return NOT_FOUND.response()
-    path = settings.LIVE_DIR / "hls" / app / stream_id / filename
-    private = found.policy == PlaybackID.Policy.SIGNED
-    if filename.endswith(".m3u8"):
-        try:
-            body = path.read_text()
-        except FileNotFoundError:
-            return NOT_FOUND.response()
-        if live_session_playing(found.live_stream) is None and "#EXT-X-ENDLIST" not in body:
-            # The run is over: tell players so, instead of letting them wait for more.
-            body = body.rstrip("\n") + "\n#EXT-X-ENDLIST\n"
-        return _headers(HttpResponse(body, content_type=_CONTENT_TYPES[".m3u8"]), max_age=1,
-                        private=private)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        return NOT_FOUND.response()
-    return _headers(FileResponse(handle, content_type="video/mp2t"), max_age=60, private=private)
-
-
 @require_safe
 def child_file(request, playback_id: str, expires: str, signature: str, path: str):
     parts = path.split("/")
-    if len(parts) == 4 and parts[0] == "live":
-        return live_child_file(request, playback_id, expires, signature, parts)
+    if (source := sources.source_for_child(parts[0])) is not None:
+        return _source_child(request, source, playback_id, expires, signature, parts)
     if len(parts) != 5:
         return NOT_FOUND.response()
     prefix, rendition, filename = "/".join(parts[:3]), parts[3], parts[4]
@@ -268,6 +188,23 @@ def child_file(request, playback_id: str, expires: str, signature: str, path: st
                   max_age=60 if filename.endswith(".m3u8") else 86400)
 
 
+def _source_child(request, source, playback_id: str, expires: str, signature: str,
+                  parts: list[str]):
+    split = source.split_child(parts)
+    if split is None:
+        return NOT_FOUND.response()
+    prefix, filename = split
+    if not path_tokens.valid(playback_id=playback_id, prefix=prefix, expires=expires, sig=signature):
+        count_refusal("path_token")
+        return problem_response(status=403, code="path_token_invalid", title="Forbidden",
+                                detail="This link has expired or was altered; reload the video.")
+    found = PlaybackID.objects.filter(pk=playback_id, source_type=source.source_type).first()
+    if found is None or not source.available(found):
+        return NOT_FOUND.response()
+    answer = source.child(found, prefix, filename)
+    return answer.response() if isinstance(answer, Denied) else answer
+
+
 def _serve(name: str, *, max_age: int, private: bool = False):
     storage = media_storage()
     try:
@@ -288,9 +225,12 @@ def embed(request, playback_id: str):
     (aud t) for the poster.
     """
     token = request.GET.get("token")
-    if _is_live(playback_id):
-        return _live_embed(request, playback_id, token)
-    authorised, denied = authorise(request, playback_id, "v", token=token)
+    found = _find(playback_id)
+    sourced, denied = _source_playback_id(request, found, token)
+    if sourced:
+        return _source_embed(request, *sourced, token)
+    if denied is None:
+        authorised, denied = authorise(request, playback_id, "v", token=token, found=found)
     if denied:
         return denied.headers(render(request, "playback/unavailable.html",
                                      {"message": denied.viewer_message}, status=denied.status))
@@ -309,22 +249,15 @@ def embed(request, playback_id: str):
     })
 
 
-def _live_embed(request, playback_id: str, token: str | None):
-    found = PlaybackID.objects.select_related("live_stream").filter(pk=playback_id).first()
-    if found is None or found.live_stream is None or found.live_stream.deleted_at:
-        return render(request, "playback/unavailable.html",
-                      {"message": NOT_FOUND.viewer_message}, status=404)
-    _, denied = _check_token(request, found, "v", token)
-    if denied:
-        return denied.headers(render(request, "playback/unavailable.html",
-                                     {"message": denied.viewer_message}, status=denied.status))
+def _source_embed(request, found: PlaybackID, source, token: str | None):
+    page = source.embed(found)
     signed = found.policy == PlaybackID.Policy.SIGNED
     return render(request, "playback/embed.html", {
-        "title": "Live",
-        "manifest_url": f"/v/{playback_id}.m3u8" + (f"?token={token}" if signed else ""),
+        "title": page.title,
+        "manifest_url": f"/v/{found.id}.m3u8" + (f"?token={token}" if signed else ""),
         "poster_url": "",
-        "live": True,
-        "low_latency": found.live_stream.latency_mode == "low",
+        "live": page.live,
+        "low_latency": page.low_latency,
         "autoplay": request.GET.get("autoplay") in ("1", "true"),
         "muted": request.GET.get("muted") in ("1", "true"),
     })

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from foundation import credential_failures
 from foundation.context import Actor
-from media_core.services.api_keys import api_key_create, environment_get_or_create
+from foundation.tenancy import api_key_create, environment_get_or_create
 
 ADMIN = Actor.system("tests")
 

@@ -8,7 +8,7 @@ class Event(models.Model):
     """The outbox: written in the same transaction as the change it describes."""
 
     id = models.CharField(primary_key=True, max_length=32, default=id_default("evt"), editable=False)
-    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+    environment = models.ForeignKey("foundation.Environment", on_delete=models.PROTECT,
                                     related_name="events")
     type = models.CharField(max_length=100, db_index=True)
     object_type = models.CharField(max_length=32)
@@ -30,7 +30,7 @@ class WebhookEndpoint(models.Model):
     """A URL of an integration that receives the environment's events."""
 
     id = models.CharField(primary_key=True, max_length=32, default=id_default("whe"), editable=False)
-    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+    environment = models.ForeignKey("foundation.Environment", on_delete=models.PROTECT,
                                     related_name="webhook_endpoints")
     url = models.URLField(max_length=2000)
     # ["*"] or a list of event types.

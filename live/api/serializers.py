@@ -11,9 +11,11 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from live.models import LiveStream, SimulcastTarget
+from live.selectors import stream_playback_ids
 from media_core.api.serializers import POLICIES, NewAssetSettingsSerializer, PlaybackIdSerializer
+from media_core.models import Asset
 
-INGEST_APPS = {LiveStream.LatencyMode.STANDARD: "live", LiveStream.LatencyMode.LOW: "live-low"}
+INGEST_APPS = LiveStream.INGEST_APPS
 
 
 def rtmp_url(stream: LiveStream) -> str:
@@ -125,7 +127,7 @@ class LiveStreamSerializer(serializers.ModelSerializer):
     srt_url = serializers.SerializerMethodField(
         help_text="A complete SRT caller URL with the stream's passphrase; like the stream key, "
                   "only in the responses of create and reset-stream-key.")
-    playback_ids = PlaybackIdSerializer(many=True, read_only=True)
+    playback_ids = serializers.SerializerMethodField()
     recent_asset_ids = serializers.SerializerMethodField()
     active_asset_id = serializers.SerializerMethodField()
     simulcast_targets = SimulcastTargetSerializer(many=True, read_only=True)
@@ -147,9 +149,13 @@ class LiveStreamSerializer(serializers.ModelSerializer):
     def get_srt_url(self, stream: LiveStream) -> str | None:
         return srt_url(stream) if self.context.get("stream_key") else None
 
+    @extend_schema_field(PlaybackIdSerializer(many=True))
+    def get_playback_ids(self, stream: LiveStream) -> list[dict]:
+        return PlaybackIdSerializer(stream_playback_ids(stream), many=True).data
+
     def get_recent_asset_ids(self, stream: LiveStream) -> list[str]:
-        return list(stream.assets.filter(deleted_at__isnull=True).order_by("-id")
-                    .values_list("id", flat=True)[:10])
+        return list(Asset.objects.filter(live_stream_id=stream.id, deleted_at__isnull=True)
+                    .order_by("-id").values_list("id", flat=True)[:10])
 
     def get_active_asset_id(self, stream: LiveStream) -> str | None:
         return stream.recording_asset_id

@@ -3,7 +3,6 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from foundation.api.views import ApiView
-from foundation.errors import NotFound
 from live import selectors, services
 from media_core.api.serializers import PlaybackIdCreateSerializer, PlaybackIdSerializer
 
@@ -35,6 +34,7 @@ class LiveStreamListView(ApiView):
                    summary="List live streams", responses=LiveStreamSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(selectors.live_stream_list(environment_id=self.environment_id))
+        page = selectors.with_playback_ids(list(page))
         return self.get_paginated_response(LiveStreamSerializer(page, many=True).data)
 
     @extend_schema(operation_id="create_live_stream",
@@ -165,9 +165,7 @@ class LivePlaybackIdDetailView(ApiView):
                    summary="Delete a live stream's playback ID", responses={204: None})
     def delete(self, request, stream_id: str, playback_id: str):
         stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)
-        found = stream.playback_ids.filter(pk=playback_id).first()
-        if found is None:
-            raise NotFound(f"No playback ID {playback_id!r} on this live stream.")
+        found = selectors.live_playback_id_get(stream=stream, playback_id=playback_id)
         services.live_playback_id_delete(playback_id=found, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

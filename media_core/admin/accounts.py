@@ -17,21 +17,15 @@ from foundation.admin import (
 )
 from foundation.context import Actor
 from foundation.errors import Conflict
-from media_core.models import (
-    SCOPES,
-    ApiKey,
-    Asset,
-    Environment,
-    PlaybackID,
-    Upload,
-)
-from media_core.services.api_keys import (
+from foundation.models import SCOPES, ApiKey, Environment
+from foundation.tenancy import (
     SECRET_PREFIX,
     api_key_create,
     api_key_revoke,
     environment_get_or_create,
     environment_set_max_duration,
 )
+from media_core.models import Asset, PlaybackID, Upload
 from webhooks.models import Event
 
 from .assets import count_link

@@ -17,7 +17,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from foundation.admin import (
-    CreateOnlyAdmin,
     ReadOnlyInline,
     apply_to_each,
     audit_trail_link,
@@ -43,8 +42,6 @@ from media_core.services.assets import (
     asset_retry,
     asset_retry_refusal,
     asset_update,
-    playback_id_create,
-    playback_id_delete,
 )
 from webhooks.models import Event
 
@@ -354,55 +351,6 @@ class AssetAdmin(UploadPageMixin, admin.ModelAdmin):
     @admin.display(description="events")
     def events_link(self, asset: Asset) -> str:
         return count_link(Event, "Events about this asset", object_id=asset.id)
-
-
-# --- uploads ------------------------------------------------------------------------
-class PlaybackIDForm(forms.ModelForm):
-    class Meta:
-        model = PlaybackID
-        fields = ["asset", "policy"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "asset" in self.fields:
-            self.fields["asset"].required = True
-            self.fields["asset"].queryset = Asset.objects.filter(deleted_at__isnull=True)
-
-
-@admin.register(PlaybackID)
-class PlaybackIDAdmin(CreateOnlyAdmin):
-    form = PlaybackIDForm
-    list_display = ["id", "asset_link", "policy", "url", "environment", "created_at"]
-    list_filter = ["policy", "environment"]
-    list_select_related = ["asset", "environment"]
-    search_fields = ["=id", "=asset__id", "asset__title"]
-    raw_id_fields = ["asset"]
-    add_fields = ["asset", "policy"]
-    view_fields = ["id", "asset_link", "policy", "url", "environment", "created_at"]
-
-    def save_model(self, request, obj, form, change):
-        created = playback_id_create(asset=form.cleaned_data["asset"],
-                                     policy=form.cleaned_data["policy"],
-                                     actor=Actor.for_user(request.user))
-        # The admin goes on to log and link to the row the service made.
-        obj.pk, obj.environment_id, obj.created_at = created.pk, created.environment_id, created.created_at
-        obj._state.adding = False
-
-    def delete_model(self, request, obj):
-        playback_id_delete(playback_id=obj, actor=Actor.for_user(request.user))
-
-    def delete_queryset(self, request, queryset):
-        actor = Actor.for_user(request.user)
-        for playback_id in queryset.select_related("asset"):
-            playback_id_delete(playback_id=playback_id, actor=actor)
-
-    @admin.display(description="asset", ordering="asset")
-    def asset_link(self, playback_id: PlaybackID) -> str:
-        return link_to(playback_id.asset)
-
-    @admin.display(description="URL")
-    def url(self, playback_id: PlaybackID) -> str:
-        return playback_url(playback_id.id)
 
 
 # --- API keys -----------------------------------------------------------------------

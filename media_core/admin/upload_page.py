@@ -21,7 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from foundation.context import Actor
 from foundation.errors import ValidationFailed
-from media_core.models import Asset, Environment, PlaybackID, Upload
+from foundation.models import Environment
+from media_core.models import Asset, PlaybackID, Upload
 from media_core.services.uploads import upload_create
 from media_core.upload_urls import upload_url
 

@@ -17,7 +17,7 @@ class Asset(models.Model):
     })
 
     id = models.CharField(primary_key=True, max_length=32, default=id_default("ast"), editable=False)
-    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+    environment = models.ForeignKey("foundation.Environment", on_delete=models.PROTECT,
                                     related_name="assets")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREPARING,
                               db_index=True)
@@ -46,9 +46,11 @@ class Asset(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     ready_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # A recording of a live stream (by name: media_core never imports live).
-    live_stream = models.ForeignKey("live.LiveStream", null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="assets")
+    # The live stream this asset is a recording of. An id, not a relation: live streams
+    # belong to a layer above this one, which finds its recordings by this id.
+    # (null, not "": the column was a nullable foreign key, and the API shows null)
+    live_stream_id = models.CharField(max_length=32, null=True, blank=True,  # noqa: DJ001
+                                      db_index=True)
 
     class Meta:
         ordering = ["-id"]
@@ -88,19 +90,29 @@ class PlaybackID(models.Model):
         SIGNED = "signed"
 
     id = models.CharField(primary_key=True, max_length=32, default=id_default("pbk"), editable=False)
-    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+    environment = models.ForeignKey("foundation.Environment", on_delete=models.PROTECT,
                                     related_name="playback_ids")
+    # What it plays: an asset, or a source of a higher layer that registered itself with
+    # playback (playback/sources.py: a live stream is source_type "live_stream").
     asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.CASCADE,
                               related_name="playback_ids")
-    # Or a live stream's playback (exactly one of the two is set).
-    live_stream = models.ForeignKey("live.LiveStream", null=True, blank=True,
-                                    on_delete=models.CASCADE, related_name="playback_ids")
+    source_type = models.CharField(max_length=32, blank=True, default="")
+    source_id = models.CharField(max_length=32, null=True, blank=True,  # noqa: DJ001
+                                 db_index=True)
     policy = models.CharField(max_length=8, choices=Policy.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         verbose_name = "playback ID"
+        constraints = [
+            # Exactly one parent: an asset, or one registered source.
+            models.CheckConstraint(
+                condition=(models.Q(asset__isnull=False, source_type="", source_id__isnull=True)
+                           | models.Q(asset__isnull=True, source_id__isnull=False)
+                           & ~models.Q(source_type="")),
+                name="playback_id_one_parent"),
+        ]
 
     def __str__(self) -> str:
         return self.id

@@ -17,7 +17,7 @@ class Upload(models.Model):
     })
 
     id = models.CharField(primary_key=True, max_length=32, default=id_default("upl"), editable=False)
-    environment = models.ForeignKey("media_core.Environment", on_delete=models.PROTECT,
+    environment = models.ForeignKey("foundation.Environment", on_delete=models.PROTECT,
                                     related_name="uploads")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING,
                               db_index=True)

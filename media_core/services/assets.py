@@ -9,10 +9,11 @@ from foundation import outbound
 from foundation.audit import diff
 from foundation.context import Actor
 from foundation.errors import Conflict, ValidationFailed
+from foundation.models import Environment
 from foundation.statemachine import transition
 from foundation.tasks import enqueue_on_commit
-from media_core.models import Asset, Environment, PlaybackID, ProcessingJob
 from media_core import audit_actions, events
+from media_core.models import Asset, PlaybackID, ProcessingJob
 from media_core.processing import fetch
 
 from . import processing

@@ -7,8 +7,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
 from foundation.admin import change_url, changelist_url
-from foundation.models import AuditEntry
-from media_core.models import Environment
+from foundation.models import AuditEntry, Environment
 
 from .conftest import form_data
 

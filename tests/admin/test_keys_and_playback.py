@@ -7,9 +7,9 @@ import pytest
 from pytest_django.asserts import assertContains, assertNotContains
 
 from foundation.admin import change_url, changelist_url
-from foundation.models import AuditEntry
-from media_core.models import ApiKey, Asset, Environment, PlaybackID
-from media_core.services.api_keys import api_key_find
+from foundation.models import ApiKey, AuditEntry, Environment
+from foundation.tenancy import api_key_find
+from media_core.models import Asset, PlaybackID
 
 from .conftest import delete_url
 

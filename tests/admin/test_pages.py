@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from foundation.admin import change_url, changelist_url
-from foundation.models import AuditEntry
-from media_core.models import ApiKey, Asset, Environment, PlaybackID, ProcessingJob, Upload
-from media_core.services.api_keys import api_key_revoke
+from foundation.models import ApiKey, AuditEntry, Environment
+from foundation.tenancy import api_key_revoke
+from media_core.models import Asset, PlaybackID, ProcessingJob, Upload
 from tests.clips import random_bytes
 from tests.conftest import ADMIN
 from tests.factories import asset_from_file, upload_for

@@ -11,8 +11,8 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
 from foundation.admin import change_url, changelist_url
-from foundation.models import AuditEntry
-from media_core.models import Asset, Environment, PlaybackID, ProcessingJob, Upload
+from foundation.models import AuditEntry, Environment
+from media_core.models import Asset, PlaybackID, ProcessingJob, Upload
 from tests.clips import random_bytes
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from media_core.services.api_keys import api_key_revoke
+from foundation.tenancy import api_key_revoke
 from tests.conftest import ADMIN
 
 from .conftest import assert_problem

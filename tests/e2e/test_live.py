@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
+from foundation.tenancy import api_key_create, environment_get_or_create
 from live.models import LiveSession
-from media_core.services.api_keys import api_key_create, environment_get_or_create
 from tests.clips import probe
 
 from .live import HAVE_RTMP, publish, rtmp_sink, start_ingest, stop, wait_for

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from foundation.context import Actor
-from media_core.services.api_keys import api_key_create, environment_get_or_create
+from foundation.tenancy import api_key_create, environment_get_or_create
 from tests.browser import chromium_page
 
 from .live import HAVE_RTMP, publish, start_ingest, stop

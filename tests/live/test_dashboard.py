@@ -13,10 +13,10 @@ from django.test import Client
 
 from config.asgi import application
 from foundation.context import Actor
+from foundation.tenancy import environment_get_or_create
 from live import services
 from live.consumers import NOT_ALLOWED
 from live.models import LiveStream
-from media_core.services.api_keys import environment_get_or_create
 
 PATH = "/ws/live/dashboard/"
 ORIGIN = b"http://127.0.0.1:8000"

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from foundation.errors import ValidationFailed
-from media_core.models import Asset, Environment, ProcessingJob
+from foundation.models import Environment
+from media_core.models import Asset, ProcessingJob
 from media_core.storage import list_tree
 from tests.clips import make_clip, random_bytes
 from tests.factories import asset_from_file, complete, upload_for

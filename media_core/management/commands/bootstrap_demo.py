@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from foundation.context import Actor
-from media_core.models import SCOPES
-from media_core.services.api_keys import api_key_create, api_key_find, environment_get_or_create
+from foundation.models import SCOPES
+from foundation.tenancy import api_key_create, api_key_find, environment_get_or_create
 
 ENVIRONMENT = "demo"
 USERNAME = "admin"

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from foundation.context import Actor
 from foundation.errors import ValidationFailed
-from media_core.services.api_keys import api_key_create, environment_get_or_create
+from foundation.tenancy import api_key_create, environment_get_or_create
 
 
 class Command(BaseCommand):

@@ -16,6 +16,6 @@ def null_stored_secrets(apps, schema_editor):
 
 class Migration(migrations.Migration):
     # Responses stored before replays left one-time secrets out still hold them.
-    dependencies = [("foundation", "0002_replay_rendered_bytes")]
+    dependencies = [("foundation", "0001_layers")]
 
     operations = [migrations.RunPython(null_stored_secrets, migrations.RunPython.noop)]

@@ -5,7 +5,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from foundation import credential_failures
-from media_core.services.api_keys import api_key_find
+from foundation.tenancy import api_key_find
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

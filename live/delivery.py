@@ -1,0 +1,116 @@
+"""Live HLS for viewers, registered with playback as the source of live streams'
+playback IDs (playback/sources.py).
+
+Playback checks the playback ID, its policy and token, and the child URLs' path
+tokens; this module answers what only live knows: whether the stream is on air, its
+master playlist (one variant: the ingest's own media playlist, passed through as the
+encoder sends it), the ingest's playlists and segments under LIVE_DIR/hls, and how the
+embed page plays it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse
+
+from media_core.models import PlaybackID
+from playback import path_tokens
+from playback.sources import CONTENT_TYPES, NOT_FOUND, Denied, EmbedPage, cache_headers
+
+from .models import LiveSession, LiveStream
+
+SOURCE_TYPE = "live_stream"
+_STREAM_RE = re.compile(r"^lvs_[0-9a-z]{26}$")
+_FILE_RE = re.compile(r"^(index\.m3u8|\d{1,9}\.ts)$")
+
+NOT_ON_AIR = Denied(412, "live_stream_not_active", "The live stream is not active.",
+                    "This live stream is not on air.")
+
+
+def session_playing(stream: LiveStream) -> LiveSession | None:
+    """The publish session viewers are watching: the newest whose first playlist exists,
+    while the stream is active (an ended run plays no more)."""
+    if stream.status != LiveStream.Status.ACTIVE:
+        return None
+    return stream.sessions.exclude(playable_at=None).order_by("-started_at").first()
+
+
+def master_playlist(stream: LiveStream, child_base: str) -> str:
+    """One variant; bandwidth from the measured bitrate, with room for peaks."""
+    health = stream.health or {}
+    bitrate = int((health.get("bitrate") or 0) * 1.25) or 3_000_000
+    attrs = [f"BANDWIDTH={bitrate}"]
+    if health.get("width") and health.get("height"):
+        attrs.append(f"RESOLUTION={health['width']}x{health['height']}")
+    if health.get("frame_rate"):
+        attrs.append(f"FRAME-RATE={float(health['frame_rate']):.3f}")
+    return "\n".join(["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-STREAM-INF:" + ",".join(attrs),
+                      f"{child_base}/index.m3u8"]) + "\n"
+
+
+class LiveSource:
+    source_type = SOURCE_TYPE
+    child_root = "live"
+
+    def _stream(self, playback_id: PlaybackID) -> LiveStream | None:
+        return LiveStream.objects.filter(pk=playback_id.source_id, deleted_at__isnull=True).first()
+
+    def available(self, playback_id: PlaybackID) -> bool:
+        return LiveStream.objects.filter(pk=playback_id.source_id, deleted_at__isnull=True).exists()
+
+    def master(self, playback_id: PlaybackID) -> HttpResponse | Denied:
+        stream = self._stream(playback_id)
+        if stream is None:
+            return NOT_FOUND
+        session = session_playing(stream)
+        if session is None:
+            return NOT_ON_AIR
+        # The player reloads the media playlist for as long as it watches: the path token
+        # lasts a day, as for the longest video.
+        expires = int(time.time()) + path_tokens.MAX_SECONDS
+        base = path_tokens.child_base(playback_id=playback_id.id,
+                                      prefix=f"live/{session.app}/{stream.id}", expires=expires)
+        return cache_headers(HttpResponse(master_playlist(stream, base),
+                                          content_type=CONTENT_TYPES[".m3u8"]),
+                             max_age=1, private=playback_id.policy == PlaybackID.Policy.SIGNED)
+
+    def split_child(self, parts: list[str]) -> tuple[str, str] | None:
+        if len(parts) != 4:
+            return None
+        _, app, stream_id, filename = parts
+        if not (app in LiveStream.INGEST_APPS.values() and _STREAM_RE.match(stream_id)
+                and _FILE_RE.match(filename)):
+            return None
+        return "/".join(parts[:3]), filename
+
+    def child(self, playback_id: PlaybackID, prefix: str, filename: str) -> HttpResponse | Denied:
+        _, app, stream_id = prefix.split("/")
+        if playback_id.source_id != stream_id:
+            return NOT_FOUND
+        path = settings.LIVE_DIR / "hls" / app / stream_id / filename
+        private = playback_id.policy == PlaybackID.Policy.SIGNED
+        if filename.endswith(".m3u8"):
+            try:
+                body = path.read_text()
+            except FileNotFoundError:
+                return NOT_FOUND
+            stream = self._stream(playback_id)
+            if (stream is None or session_playing(stream) is None) and "#EXT-X-ENDLIST" not in body:
+                # The run is over: tell players so, instead of letting them wait for more.
+                body = body.rstrip("\n") + "\n#EXT-X-ENDLIST\n"
+            return cache_headers(HttpResponse(body, content_type=CONTENT_TYPES[".m3u8"]),
+                                 max_age=1, private=private)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            return NOT_FOUND
+        return cache_headers(FileResponse(handle, content_type=CONTENT_TYPES[".ts"]), max_age=60,
+                             private=private)
+
+    def embed(self, playback_id: PlaybackID) -> EmbedPage:
+        stream = self._stream(playback_id)
+        low = stream is not None and stream.latency_mode == LiveStream.LatencyMode.LOW
+        return EmbedPage(title="Live", live=True, low_latency=low)
