@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from .errors import InvalidTransition
@@ -28,24 +30,54 @@ class Transitions:
         return sorted(src for src, dsts in self.table.items() if dst in dsts)
 
 
+Fence = Q | Mapping[str, Any]
+
+
 def transition(obj: models.Model, machine: Transitions, dst: str, *, field: str = "status",
-               extra: dict | None = None) -> str:
+               extra: dict | None = None, fence: Fence | None = None) -> str:
     """Move ``obj`` to ``dst`` with a compare-and-swap on its current state.
 
     Raises InvalidTransition if the table forbids it or if another writer changed the
     row since it was read (exactly one row must change). Returns the previous state.
+    ``fence``: further conditions the row must still meet (e.g. that no request holds
+    its writer claim), checked by the same UPDATE.
     """
     src = getattr(obj, field)
     machine.check(src, dst)
-    updates = {field: dst, **(extra or {})}
-    if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
-        updates.setdefault("updated_at", timezone.now())  # update() skips auto_now
-    changed = type(obj)._default_manager.filter(pk=obj.pk, **{field: src}).update(**updates)
-    if changed != 1:
+    if not _swap(obj, field, src, dst, extra, fence):
         fresh = type(obj)._default_manager.filter(pk=obj.pk).values_list(field, flat=True).first()
         raise InvalidTransition(
             f"The {machine.name} changed meanwhile (now '{fresh}'); cannot go to '{dst}'."
         )
+    return src
+
+
+def fenced_transition(obj: models.Model, machine: Transitions, src: str, dst: str, *,
+                      fence: Fence, field: str = "status", extra: dict | None = None) -> bool:
+    """A worker's transition: from the state its claim holds the row in (``src``, e.g.
+    running), and only while the row still matches the claim (``fence``: its attempt
+    number, its claim token).
+
+    A worker that lost its claim (it stalled, another attempt took over) changes nothing
+    and gets False: a superseded attempt is normal, not an error. The table is checked
+    first all the same; a move it forbids raises InvalidTransition.
+    """
+    machine.check(src, dst)
+    return _swap(obj, field, src, dst, extra, fence)
+
+
+def _swap(obj: models.Model, field: str, src: str, dst: str, extra: dict | None,
+          fence: Fence | None) -> bool:
+    updates = {field: dst, **(extra or {})}
+    if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
+        updates.setdefault("updated_at", timezone.now())  # update() skips auto_now
+    rows = type(obj)._default_manager.filter(pk=obj.pk, **{field: src})
+    if isinstance(fence, Q):
+        rows = rows.filter(fence)
+    elif fence:
+        rows = rows.filter(**fence)
+    if rows.update(**updates) != 1:
+        return False
     for key, value in updates.items():
         setattr(obj, key, value)
-    return src
+    return True

@@ -7,5 +7,5 @@ class WebhooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # The outbox's own audit actions, declared like any app's.
-        from . import audit_actions  # noqa: F401
+        # The outbox's own event types and audit actions, declared like any app's.
+        from . import audit_actions, events  # noqa: F401

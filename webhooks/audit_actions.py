@@ -14,5 +14,8 @@ WEBHOOK_ENDPOINT_SECRET_ROTATED = register_action("webhook_endpoint.secret_rotat
                                                   "A webhook endpoint got a new signing secret.")
 WEBHOOK_ENDPOINT_REPLAYED_DEAD = register_action("webhook_endpoint.replayed_dead",
                                                  "An endpoint's dead deliveries were queued again.")
+WEBHOOK_ENDPOINT_DISABLED = register_action(
+    "webhook_endpoint.disabled",
+    "The platform disabled a webhook endpoint (410 Gone, or failing for days).")
 WEBHOOK_DELIVERY_RETRIED = register_action("webhook_delivery.retried",
                                            "A webhook delivery was sent again by hand.")

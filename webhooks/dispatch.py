@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from foundation import outbound
 from foundation.context import request_id_scope
+from foundation.statemachine import fenced_transition
 from foundation.tasks import enqueue, enqueue_on_commit
 
 from .api.serializers import EventSerializer
@@ -47,7 +48,14 @@ from .models import (
     WebhookEndpoint,
     WebhookSecret,
 )
-from .services import DELIVER, DRAIN, active_secrets, deliver_on_commit, retry_waits
+from .services import (
+    DELIVER,
+    DRAIN,
+    active_secrets,
+    deliver_on_commit,
+    endpoint_auto_disable,
+    retry_waits,
+)
 
 log = logging.getLogger("kino.webhooks")
 
@@ -124,9 +132,10 @@ def claim_next() -> WebhookDelivery | None:
     return delivery
 
 
-def _fenced(delivery: WebhookDelivery):
-    return WebhookDelivery.objects.filter(pk=delivery.pk, status=Status.DELIVERING,
-                                          claim_token=delivery.claim_token)
+def _claim(delivery: WebhookDelivery) -> dict:
+    """What a worker's claim holds: every write it makes is conditioned on it (and on
+    the delivery still being sent)."""
+    return {"claim_token": delivery.claim_token}
 
 
 # --- the request --------------------------------------------------------------------
@@ -235,9 +244,9 @@ def record(delivery: WebhookDelivery, outcome: Outcome, started_at: datetime) ->
             dst, updates = Status.DEAD, {"next_attempt_at": None}
         else:
             dst, updates = Status.PENDING, {"next_attempt_at": now + timedelta(seconds=wait)}
-    WebhookDelivery.TRANSITIONS.check(Status.DELIVERING, dst)
     with transaction.atomic():
-        if _fenced(delivery).update(status=dst, **updates, **common) != 1:
+        if not fenced_transition(delivery, WebhookDelivery.TRANSITIONS, Status.DELIVERING, dst,
+                                 fence=_claim(delivery), extra={**updates, **common}):
             log.info("lost the claim on %s; result of attempt %s dropped", delivery.id,
                      delivery.attempts)
             return None
@@ -251,15 +260,14 @@ def record(delivery: WebhookDelivery, outcome: Outcome, started_at: datetime) ->
                 # next success instead of this one.
                 WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
         elif outcome.status_code == 410:
-            _disable(endpoint, "The endpoint answered 410 Gone.")
+            endpoint_auto_disable(endpoint=endpoint, reason="The endpoint answered 410 Gone.")
         else:
             WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
                 failing_since=now)
-            WebhookEndpoint.objects.filter(
-                pk=endpoint.pk, enabled=True, failing_since__lte=now - DISABLE_AFTER
-            ).update(enabled=False, disabled_reason=(
-                f"Deliveries failed for {DISABLE_AFTER.days} days in a row; fix the receiver, "
-                "enable the endpoint and replay its dead deliveries."))
+            endpoint_auto_disable(
+                endpoint=endpoint, failing_since_before=now - DISABLE_AFTER, reason=(
+                    f"Deliveries failed for {DISABLE_AFTER.days} days in a row; fix the "
+                    "receiver, enable the endpoint and replay its dead deliveries."))
         if wait is not None and wait <= 0:
             deliver_on_commit([delivery.id])
         elif wait is not None and wait <= settings.WEBHOOK_PROMPT_RETRY_SECONDS:
@@ -267,16 +275,13 @@ def record(delivery: WebhookDelivery, outcome: Outcome, started_at: datetime) ->
     return dst
 
 
-def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
-        enabled=False, disabled_reason=reason)
-
-
 def _give_up(delivery: WebhookDelivery, error: str) -> None:
     now = timezone.now()
     with transaction.atomic():
-        if _fenced(delivery).update(status=Status.DEAD, claim_token="", claim_expires_at=None,
-                                    next_attempt_at=None, updated_at=now) == 1:
+        if fenced_transition(delivery, WebhookDelivery.TRANSITIONS, Status.DELIVERING,
+                             Status.DEAD, fence=_claim(delivery), extra={
+                                 "claim_token": "", "claim_expires_at": None,
+                                 "next_attempt_at": None, "updated_at": now}):
             WebhookAttempt.objects.create(delivery=delivery, started_at=now, error=error)
 
 

@@ -20,9 +20,11 @@ from django.utils import timezone
 from foundation.audit import AuditAction, audit_record, diff
 from foundation.context import Actor, current_request_id
 from foundation.errors import Conflict, InvalidTransition
+from foundation.statemachine import Transitions, fenced_transition, transition
 from foundation.tasks import enqueue, enqueue_on_commit
 
-from . import audit_actions, catalogue
+from . import audit_actions, catalogue, events
+from .api.serializers import WebhookEndpointSerializer
 from .catalogue import EventType
 from .models import DispatchWakeup, Event, WebhookDelivery, WebhookEndpoint, WebhookSecret
 
@@ -33,6 +35,10 @@ DRAIN = "webhooks.tasks.drain"
 # A queued wake-up task that has not started after this long no longer stops commits
 # from queueing another.
 WAKEUP_STALE = timedelta(seconds=5)
+DISPATCH = Actor.system("webhook dispatch")
+# An endpoint's `enabled` as a state machine: the platform disables it when it gives up
+# on the receiver, a person enables it again (endpoint_update).
+ENDPOINT_STATES = Transitions("webhook endpoint", {True: [False], False: [True]})
 
 
 def deliver_on_commit(delivery_ids: list[str]) -> None:
@@ -180,6 +186,30 @@ def endpoint_delete(*, endpoint: WebhookEndpoint, actor: Actor) -> None:
         endpoint.delete()
 
 
+def endpoint_auto_disable(*, endpoint: WebhookEndpoint, reason: str,
+                          failing_since_before: datetime | None = None) -> bool:
+    """The platform gives up on an endpoint's receiver (it answered 410 Gone, or failed
+    for days): the endpoint is disabled with the reason, audited as the platform's act
+    and announced as webhook_endpoint.disabled to the environment's other endpoints.
+
+    With `failing_since_before`, only if its run of failures started before then (a
+    success since clears it). False, changing nothing, when the endpoint is disabled
+    already or recovered meanwhile.
+    """
+    fence = {} if failing_since_before is None else {"failing_since__lte": failing_since_before}
+    with transaction.atomic():
+        if not fenced_transition(endpoint, ENDPOINT_STATES, True, False, field="enabled",
+                                 fence=fence, extra={"disabled_reason": reason}):
+            return False
+        endpoint.refresh_from_db()
+        _audit(endpoint, DISPATCH, audit_actions.WEBHOOK_ENDPOINT_DISABLED,
+               {"enabled": [True, False]}, message=reason)
+        event_emit(environment_id=endpoint.environment_id, type=events.WEBHOOK_ENDPOINT_DISABLED,
+                   object_type="webhook_endpoint", object_id=endpoint.id,
+                   data=WebhookEndpointSerializer(endpoint).data)
+    return True
+
+
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint, actor: Actor,
                            overlap: timedelta = ROTATION_OVERLAP) -> tuple[str, datetime]:
     """A new secret; the current ones keep signing for `overlap`, then expire."""
@@ -203,17 +233,20 @@ def delivery_retry(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDeliver
     if not endpoint.enabled:
         raise Conflict("The endpoint is disabled; enable it before retrying its deliveries.",
                        code="endpoint_disabled")
+    src = delivery.status
+    if src == Status.DELIVERING:
+        # The table allows delivering → pending (a worker's retry), not a person's.
+        raise InvalidTransition("This delivery is being sent right now.")
+    now = timezone.now()
+    send_now = {"next_attempt_at": now, "claim_token": "", "claim_expires_at": None}
     with transaction.atomic():
-        if delivery.status == Status.DELIVERING:
-            raise InvalidTransition("This delivery is being sent right now.")
-        src = delivery.status
-        changed = WebhookDelivery.objects.filter(pk=delivery.pk, status=src).update(
-            status=Status.PENDING, next_attempt_at=timezone.now(), claim_token="",
-            claim_expires_at=None, updated_at=timezone.now())
-        if src != Status.PENDING:
-            WebhookDelivery.TRANSITIONS.check(src, Status.PENDING)
-        if changed != 1:
-            raise InvalidTransition("The delivery changed meanwhile; try again.")
+        if src == Status.PENDING:
+            # Waiting already: only sooner, on the same compare-and-swap of its state.
+            if WebhookDelivery.objects.filter(pk=delivery.pk, status=src).update(
+                    **send_now, updated_at=now) != 1:
+                raise InvalidTransition("The delivery changed meanwhile; try again.")
+        else:
+            transition(delivery, WebhookDelivery.TRANSITIONS, Status.PENDING, extra=send_now)
         audit_record(actor=actor, action=audit_actions.WEBHOOK_DELIVERY_RETRIED,
                      object_type="webhook_delivery", object_id=delivery.id,
                      environment_id=endpoint.environment_id, changes={"status": [src, Status.PENDING]})
@@ -228,6 +261,7 @@ def endpoint_replay_dead(*, endpoint: WebhookEndpoint, actor: Actor) -> list[str
         raise Conflict("The endpoint is disabled; enable it before replaying its deliveries.",
                        code="endpoint_disabled")
     now = timezone.now()
+    WebhookDelivery.TRANSITIONS.check(Status.DEAD, Status.PENDING)
     with transaction.atomic():
         ids = list(WebhookDelivery.objects.select_for_update()
                    .filter(endpoint=endpoint, status=Status.DEAD).values_list("id", flat=True))

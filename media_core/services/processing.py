@@ -13,11 +13,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from foundation.audit import AuditAction, audit_record
 from foundation.context import Actor, current_request_id
-from foundation.statemachine import transition
+from foundation.statemachine import fenced_transition, transition
 from foundation.tasks import enqueue, enqueue_on_commit
 from media_core import audit_actions, events
 from media_core.models import Asset, ProcessingJob, Rendition
@@ -43,8 +44,14 @@ def job_create(*, asset: Asset, actor: Actor) -> ProcessingJob:
     return job
 
 
+def _claim(job: ProcessingJob) -> dict:
+    """What a worker's attempt holds: every write it makes is conditioned on it (and on
+    the job still running)."""
+    return {"attempts": job.attempts}
+
+
 def _fenced(job: ProcessingJob):
-    return ProcessingJob.objects.filter(pk=job.pk, status=Status.RUNNING, attempts=job.attempts)
+    return ProcessingJob.objects.filter(pk=job.pk, status=Status.RUNNING, **_claim(job))
 
 
 def _lease() -> timezone.datetime:
@@ -91,10 +98,10 @@ def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: s
     """Switch the asset to the new renditions in one transaction. False if the job was lost."""
     with transaction.atomic():
         asset = Asset.objects.select_for_update().get(pk=job.asset_id)
-        ProcessingJob.TRANSITIONS.check(Status.RUNNING, Status.SUCCEEDED)
-        if not _fenced(job).update(status=Status.SUCCEEDED, progress=1.0, stage="done",
-                                   finished_at=timezone.now(), lease_expires_at=None,
-                                   updated_at=timezone.now()):
+        if not fenced_transition(job, ProcessingJob.TRANSITIONS, Status.RUNNING,
+                                 Status.SUCCEEDED, fence=_claim(job), extra={
+                                     "progress": 1.0, "stage": "done",
+                                     "finished_at": timezone.now(), "lease_expires_at": None}):
             return False
         asset.renditions.all().delete()
         Rendition.objects.bulk_create(Rendition(asset=asset, **r) for r in renditions)
@@ -120,17 +127,16 @@ def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = 
     with transaction.atomic():
         asset = Asset.objects.select_for_update().get(pk=job.asset_id)
         dst = Status.QUEUED if retry else Status.FAILED
-        ProcessingJob.TRANSITIONS.check(Status.RUNNING, dst)
-        updates = {"status": dst, "error_code": code, "error_message": message,
-                   "stderr_tail": stderr_tail[-8000:], "lease_expires_at": None,
-                   "updated_at": timezone.now()}
+        updates = {"error_code": code, "error_message": message,
+                   "stderr_tail": stderr_tail[-8000:], "lease_expires_at": None}
         if not retry:
             updates["finished_at"] = timezone.now()
-        owned = _fenced(job)
+        owned = Q(**_claim(job))
         if only_if_lease_expired:
             # The worker may have renewed its lease since we looked: then it is alive.
-            owned = owned.filter(lease_expires_at__lt=timezone.now())
-        if not owned.update(**updates):
+            owned &= Q(lease_expires_at__lt=timezone.now())
+        if not fenced_transition(job, ProcessingJob.TRANSITIONS, Status.RUNNING, dst,
+                                 fence=owned, extra=updates):
             return
         job.asset = asset
         action = audit_actions.JOB_REQUEUED if retry else audit_actions.JOB_FAILED

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from foundation.audit import audit_record, diff
 from foundation.context import Actor
-from foundation.errors import Conflict
+from foundation.errors import Conflict, InvalidTransition
 from foundation.statemachine import transition
 from foundation.tasks import enqueue_on_commit
 from media_core.api.serializers import upload_data
@@ -167,22 +167,22 @@ def uploads_time_out() -> list[str]:
     expired = []
     now = timezone.now()
     for upload in Upload.objects.filter(status=Upload.Status.WAITING, expires_at__lt=now):
-        with transaction.atomic():
-            # Not while a request is still writing: it started in time.
-            changed = Upload.objects.filter(
-                Q(writer_token="") | Q(writer_expires_at__lt=now),
-                pk=upload.pk, status=Upload.Status.WAITING,
-            ).update(status=Upload.Status.TIMED_OUT, writer_token="", writer_expires_at=None,
-                     updated_at=now)
-            if not changed:
-                continue
-            upload.refresh_from_db()
-            audit_record(actor=Actor.system("upload expiry"), action=audit_actions.UPLOAD_TIMED_OUT,
-                         object_type="upload", object_id=upload.id,
-                         environment_id=upload.environment_id,
-                         changes={"status": [Upload.Status.WAITING, upload.status]},
-                         message=f"The upload URL expired at {upload.expires_at.isoformat()}.")
-            _emit(upload, events.UPLOAD_TIMED_OUT)
-            enqueue_on_commit("media_core.tasks.discard_upload_bytes", upload.id)
+        try:
+            with transaction.atomic():
+                # Not while a request is still writing: it started in time.
+                before = transition(upload, Upload.TRANSITIONS, Upload.Status.TIMED_OUT,
+                                    extra={"writer_token": "", "writer_expires_at": None},
+                                    fence=Q(writer_token="") | Q(writer_expires_at__lt=now))
+                upload.refresh_from_db()
+                audit_record(actor=Actor.system("upload expiry"),
+                             action=audit_actions.UPLOAD_TIMED_OUT,
+                             object_type="upload", object_id=upload.id,
+                             environment_id=upload.environment_id,
+                             changes={"status": [before, upload.status]},
+                             message=f"The upload URL expired at {upload.expires_at.isoformat()}.")
+                _emit(upload, events.UPLOAD_TIMED_OUT)
+                enqueue_on_commit("media_core.tasks.discard_upload_bytes", upload.id)
+        except InvalidTransition:
+            continue  # a request is writing to it, or it was completed or cancelled meanwhile
         expired.append(upload.id)
     return expired

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from django.db.models import Q
+from django.utils import timezone
 
 from foundation.errors import InvalidTransition
 from foundation.models import AuditEntry
-from foundation.statemachine import transition
-from media_core.models import Asset, Upload
+from foundation.statemachine import fenced_transition, transition
+from media_core.models import Asset, ProcessingJob, Upload
 from media_core.processing.pipeline import run_job
-from media_core.services.uploads import upload_cancel
+from media_core.services.uploads import upload_cancel, upload_claim_writer
 from tests.clips import make_clip, random_bytes
 from tests.conftest import ADMIN
 from tests.factories import asset_from_file, failed_asset, upload_for
@@ -149,3 +151,43 @@ def test_no_state_leaves_a_final_upload_state(environment):
                   Upload.Status.TIMED_OUT):
         for target in Upload.Status.values:
             assert not Upload.TRANSITIONS.allowed(final, target), (final, target)
+
+
+def test_a_fence_that_no_longer_holds_refuses_the_transition_and_changes_nothing(environment):
+    upload = upload_for(environment)
+    assert upload_claim_writer(upload_id=upload.id, offset=0)
+    before = Upload.objects.filter(pk=upload.pk).values().get()
+
+    with pytest.raises(InvalidTransition, match="changed meanwhile"):
+        transition(upload, Upload.TRANSITIONS, Upload.Status.TIMED_OUT,
+                   fence=Q(writer_token="") | Q(writer_expires_at__lt=timezone.now()))
+
+    assert upload.status == Upload.Status.WAITING
+    assert Upload.objects.filter(pk=upload.pk).values().get() == before
+
+
+def test_a_superseded_worker_changes_nothing_and_is_told_so(environment, tmp_path):
+    asset = asset_from_file(environment, random_bytes(tmp_path / "a.mp4", 100))
+    job = ProcessingJob.objects.create(asset=asset, status=ProcessingJob.Status.RUNNING,
+                                       attempts=2)
+    superseded = ProcessingJob.objects.get(pk=job.pk)
+    superseded.attempts = 1
+
+    assert not fenced_transition(superseded, ProcessingJob.TRANSITIONS,
+                                 ProcessingJob.Status.RUNNING, ProcessingJob.Status.SUCCEEDED,
+                                 fence={"attempts": superseded.attempts})
+    assert ProcessingJob.objects.get(pk=job.pk).status == ProcessingJob.Status.RUNNING
+    assert fenced_transition(job, ProcessingJob.TRANSITIONS, ProcessingJob.Status.RUNNING,
+                             ProcessingJob.Status.SUCCEEDED, fence={"attempts": 2})
+    assert ProcessingJob.objects.get(pk=job.pk).status == ProcessingJob.Status.SUCCEEDED
+
+
+def test_a_worker_cannot_make_a_move_the_table_forbids(environment, tmp_path):
+    asset = asset_from_file(environment, random_bytes(tmp_path / "a.mp4", 100))
+    job = ProcessingJob.objects.create(asset=asset, status=ProcessingJob.Status.SUCCEEDED,
+                                       attempts=1)
+
+    with pytest.raises(InvalidTransition):
+        fenced_transition(job, ProcessingJob.TRANSITIONS, ProcessingJob.Status.SUCCEEDED,
+                          ProcessingJob.Status.RUNNING, fence={"attempts": 1})
+    assert ProcessingJob.objects.get(pk=job.pk).status == ProcessingJob.Status.SUCCEEDED
