@@ -12,13 +12,14 @@ from django.utils import timezone
 from foundation.audit import audit_record, diff
 from foundation.context import Actor
 from foundation.errors import Conflict, InvalidTransition
+from foundation.models import Environment
 from foundation.statemachine import transition
 from foundation.tasks import enqueue_on_commit
-from media_core.api.serializers import upload_data
 from media_core import audit_actions, events
-from media_core.models import Asset, Environment, Upload
-from webhooks.services import event_emit
+from media_core.api.serializers import upload_data
+from media_core.models import Asset, Upload
 from webhooks.catalogue import EventType
+from webhooks.services import event_emit
 
 from .assets import asset_check_max_duration, asset_create
 
