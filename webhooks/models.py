@@ -21,6 +21,10 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["object_id", "sequence"],
+                                    name="event_sequence_unique_per_object"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.object_id}"
