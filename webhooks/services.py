@@ -93,16 +93,21 @@ def event_emit(*, environment_id: str, type: EventType | str, object_type: str, 
     declared = catalogue.get(type)
     if declared.object_type != object_type:
         raise ValueError(f"{declared.name} carries a {declared.object_type}, not a {object_type}")
-    last = Event.objects.filter(object_id=object_id).aggregate(m=Max("sequence"))["m"] or 0
-    event = Event.objects.create(
-        environment_id=environment_id,
-        type=declared.name,
-        object_type=object_type,
-        object_id=object_id,
-        sequence=last + 1,
-        data=data,
-        request_id=current_request_id() or "",
-    )
+    for _ in range(5):
+        last = Event.objects.filter(object_id=object_id).aggregate(m=Max("sequence"))["m"] or 0
+        try:
+            # A concurrent change of the same object may take this number first: the
+            # unique constraint refuses the second, which counts again.
+            with transaction.atomic():
+                event = Event.objects.create(
+                    environment_id=environment_id, type=declared.name, object_type=object_type,
+                    object_id=object_id, sequence=last + 1, data=data,
+                    request_id=current_request_id() or "")
+            break
+        except IntegrityError:
+            continue
+    else:
+        raise RuntimeError(f"could not number an event of {object_id}: too many concurrent changes")
     _fan_out(event)
     return event
 
