@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class FoundationConfig(AppConfig):
     name = "foundation"
-    verbose_name = "Audit and API records"
+    verbose_name = "Environments, API keys and audit"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -57,7 +57,7 @@ def test_clearing_the_limit_returns_to_the_platform_default(admin_client, enviro
 
 
 def test_a_new_environment_may_start_with_its_own_limit(admin_client):
-    admin_client.post(reverse("admin:media_core_environment_add"),
+    admin_client.post(reverse("admin:foundation_environment_add"),
                       {"name": "short-clips", "max_duration_seconds": "60"})
 
     made = Environment.objects.get(name="short-clips")
