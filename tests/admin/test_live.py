@@ -71,7 +71,7 @@ def test_reset_key_shows_the_new_key_once(admin_client, stream):
     assert f"{stream.id}?key=" in shown
     secret = shown.split("?key=", 1)[1].split("<", 1)[0]
     stream.refresh_from_db()
-    assert services._hash(secret) == stream.key_hash
+    assert services.secret_hash(secret) == stream.key_hash
     assert secret not in admin_client.get(change_url(stream)).content.decode()
 
 

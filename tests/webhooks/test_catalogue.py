@@ -23,8 +23,8 @@ from .conftest import create_endpoint, emit
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ["foundation", "webhooks", "media_core", "playback", "live"]
 # The functions that take an event type or an audit action.
-EMITTERS = {"event_emit", "asset_event", "_emit", "_target_emit", "audit_record", "_audit",
-            "asset_audit", "_job_audit"}
+EMITTERS = {"event_emit", "asset_event", "stream_event", "target_event", "_emit", "audit_record",
+            "_audit", "asset_audit", "stream_audit", "_job_audit"}
 
 # The types the API contract names (API.md, "Events and webhooks").
 CONTRACT = [

@@ -1,0 +1,139 @@
+"""The ingest nodes' reports: a health sample per publishing stream, the state of each
+relay; the answer is what the node should run."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import dashboard
+from ..api.serializers import INGEST_APPS
+from ..models import HealthSample, LiveSession, LiveStream, SimulcastTarget
+from .callbacks import open_session, session_end
+from .keys import relay_token
+from .simulcast import simulcast_target_record_relay, simulcast_targets_idle_without_encoder
+from .streams import live_stream_go_active, live_streams_sweep
+
+Status = LiveStream.Status
+TargetStatus = SimulcastTarget.Status
+# A session older than this that its node's report no longer lists ended without a
+# callback (the node lost it, or restarted).
+LOST_AFTER = timedelta(seconds=10)
+_RELAY_STATES = {"starting": TargetStatus.STARTING, "broadcasting": TargetStatus.BROADCASTING,
+                 "errored": TargetStatus.ERRORED, "stopped": TargetStatus.IDLE}
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value) -> float | None:
+    try:
+        return round(float(value), 3) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _record_health_sample(session: LiveSession, stat: dict, now: datetime) -> None:
+    """A sample of the stream's health; the first playlist written puts it on air."""
+    stream = session.stream
+    with transaction.atomic():
+        stream = LiveStream.objects.select_for_update().get(pk=stream.pk)
+        bitrate = max(_int(stat.get("bitrate")) or 0, 0)
+        sample = HealthSample.objects.create(
+            stream=stream, session=session, at=now, bitrate=bitrate,
+            bytes_in=max(_int(stat.get("bytes_in")) or 0, 0),
+            frame_rate=_float(stat.get("frame_rate")), width=_int(stat.get("width")),
+            height=_int(stat.get("height")), video_codec=str(stat.get("video_codec") or "")[:32],
+            audio_codec=str(stat.get("audio_codec") or "")[:32],
+            keyframe_interval=_float(stat.get("keyframe_interval")),
+            stalled=bool(stat.get("stalled")))
+        health = dict(stream.health or {})
+        health.update({
+            "bitrate": sample.bitrate, "frame_rate": sample.frame_rate, "width": sample.width,
+            "height": sample.height, "video_codec": sample.video_codec or None,
+            "audio_codec": sample.audio_codec or None, "stalled": sample.stalled,
+            "keyframe_interval": sample.keyframe_interval or health.get("keyframe_interval"),
+        })
+        if not sample.stalled:
+            health["last_seen_at"] = now.isoformat()
+        session_updates = {"bytes_in": sample.bytes_in}
+        ready = bool(stat.get("playlist_ready"))
+        if ready and session.playable_at is None:
+            session_updates["playable_at"] = now
+        LiveSession.objects.filter(pk=session.pk).update(**session_updates)
+        LiveStream.objects.filter(pk=stream.pk).update(health=health, updated_at=now)
+        stream.health = health
+        if ready:
+            live_stream_go_active(stream=stream, session=session, now=now)
+        dashboard.broadcast_on_commit([stream.id])
+
+
+def _record_relay(report: dict) -> None:
+    status = _RELAY_STATES.get(str(report.get("state")))
+    if status is None:
+        return
+    simulcast_target_record_relay(
+        target_id=str(report.get("target", "")), status=status,
+        error=str(report.get("error") or "")[-2000:], speed=_float(report.get("speed")),
+        restarts=_int(report.get("restarts")))
+
+
+def ingest_report(*, node: str, streams: list[dict], relays: list[dict],
+                  final: bool = False) -> dict:
+    """An ingest node's periodic report: health per publishing stream and the state of
+    its relays. The answer is what the node should be running: SRT listeners,
+    simulcast relays, and encoders to disconnect. A final report (the node is
+    stopping) ends every session still open on it."""
+    now = timezone.now()
+    lost_before = now if final else now - LOST_AFTER
+    seen = set()
+    for stat in streams:
+        name, client_id = str(stat.get("name", "")), str(stat.get("client_id", ""))
+        session = open_session(node, client_id, name)
+        if session is None:
+            continue
+        seen.add(session.id)
+        _record_health_sample(session, stat, now)
+    for session in (LiveSession.objects.select_related("stream")
+                    .filter(node=node, ended_at=None, started_at__lt=lost_before)
+                    .exclude(pk__in=seen)):
+        session_end(session, "lost: the ingest no longer reports it")
+    for relay in relays:
+        _record_relay(relay)
+    live_streams_sweep(now)
+    simulcast_targets_idle_without_encoder()
+    return desired_state(node)
+
+
+def desired_state(node: str) -> dict:
+    srt = [
+        {"stream": s.id, "port": s.srt_port, "passphrase": s.srt_passphrase,
+         "app": INGEST_APPS[s.latency_mode], "relay_token": relay_token(s)}
+        for s in LiveStream.objects.filter(deleted_at__isnull=True, srt_port__isnull=False)
+        .exclude(status=Status.DISABLED).exclude(srt_passphrase="")
+    ]
+    simulcast, drop = [], []
+    for session in (LiveSession.objects.select_related("stream")
+                    .filter(node=node, ended_at=None)):
+        stream = session.stream
+        if session.drop_requested or stream.deleted_at or stream.status == Status.DISABLED:
+            drop.append({"app": session.app, "name": stream.id, "client_id": session.client_id})
+            continue
+        for target in stream.simulcast_targets.all():
+            simulcast.append({"target": target.id, "session": session.id, "stream": stream.id,
+                              "app": session.app, "server": target.url,
+                              "key": target.stream_key})
+    return {"srt": srt, "simulcast": simulcast, "drop": drop}
+
+
+def health_prune(now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.LIVE_HEALTH_RETENTION_HOURS)
+    deleted, _ = HealthSample.objects.filter(at__lt=cutoff).delete()
+    return deleted
