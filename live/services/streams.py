@@ -21,9 +21,9 @@ from foundation.statemachine import transition
 from media_core import audit_actions as media_audit_actions
 from media_core.models import PlaybackID
 from media_core.services.playback_ids import (
-    source_playback_id_create,
-    source_playback_id_delete,
-    source_playback_ids_delete,
+    playback_id_make,
+    playback_id_remove,
+    playback_ids_remove_all,
 )
 
 from .. import audit_actions, dashboard, events
@@ -67,8 +67,8 @@ def live_stream_create(*, environment_id: str, actor: Actor, playback_policy: li
             passthrough=passthrough, key_hash=key_hash, srt_passphrase=new_srt_passphrase())
         allocate_srt_port(stream)
         for policy in playback_policy:
-            source_playback_id_create(environment_id=environment_id, source_type=SOURCE_TYPE,
-                                      source_id=stream.id, policy=policy)
+            playback_id_make(environment_id=environment_id, source_type=SOURCE_TYPE,
+                             source_id=stream.id, policy=policy)
         stream_audit(stream, actor, audit_actions.LIVE_STREAM_CREATED,
                      diff({}, {"status": stream.status, **_editable(stream)}))
         stream_event(stream, events.LIVE_STREAM_CREATED)
@@ -171,7 +171,7 @@ def live_stream_delete(*, stream: LiveStream, actor: Actor) -> None:
             transition(stream, LiveStream.TRANSITIONS, Status.IDLE, extra={"active_since": None})
         run_end(stream, was_active=was_active)
         stream_event(stream, events.LIVE_STREAM_DELETED)
-        playback_ids = source_playback_ids_delete(source_type=SOURCE_TYPE, source_id=stream.id)
+        playback_ids = playback_ids_remove_all(source_type=SOURCE_TYPE, source_id=stream.id)
         LiveStream.objects.filter(pk=stream.pk).update(deleted_at=timezone.now(), srt_port=None,
                                                        updated_at=timezone.now())
         stream_audit(stream, actor, audit_actions.LIVE_STREAM_DELETED,
@@ -182,9 +182,8 @@ def live_stream_delete(*, stream: LiveStream, actor: Actor) -> None:
 def live_playback_id_create(*, stream: LiveStream, policy: str, actor: Actor) -> PlaybackID:
     with transaction.atomic():
         stream = locked_stream(stream)
-        playback_id = source_playback_id_create(environment_id=stream.environment_id,
-                                                source_type=SOURCE_TYPE, source_id=stream.id,
-                                                policy=policy)
+        playback_id = playback_id_make(environment_id=stream.environment_id,
+                                       source_type=SOURCE_TYPE, source_id=stream.id, policy=policy)
         stream_audit(stream, actor, media_audit_actions.PLAYBACK_ID_CREATED,
                      {"playback_ids": [None, {"id": playback_id.id, "policy": policy}]})
         stream_event(stream, events.LIVE_STREAM_UPDATED)
@@ -194,7 +193,7 @@ def live_playback_id_create(*, stream: LiveStream, policy: str, actor: Actor) ->
 def live_playback_id_delete(*, playback_id: PlaybackID, actor: Actor) -> None:
     with transaction.atomic():
         stream = LiveStream.objects.get(pk=playback_id.source_id)
-        if source_playback_id_delete(playback_id=playback_id):
+        if playback_id_remove(playback_id=playback_id):
             stream_audit(stream, actor, media_audit_actions.PLAYBACK_ID_DELETED,
                          {"playback_ids": [{"id": playback_id.id, "policy": playback_id.policy},
                                            None]})

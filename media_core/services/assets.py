@@ -17,6 +17,7 @@ from media_core.models import Asset, PlaybackID, ProcessingJob
 from media_core.processing import fetch
 
 from . import processing
+from .playback_ids import playback_id_make, playback_id_remove, playback_ids_remove_all
 from .records import asset_audit, asset_event
 
 
@@ -40,7 +41,7 @@ def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
             live_stream_id=live_stream_id,
         )
         for policy in settings.get("playback_policy", []):
-            PlaybackID.objects.create(environment_id=environment_id, asset=asset, policy=policy)
+            playback_id_make(environment_id=environment_id, asset=asset, policy=policy)
         asset_audit(asset, actor, audit_actions.ASSET_CREATED,
                diff({}, {"status": asset.status, "title": asset.title,
                          "passthrough": asset.passthrough}))
@@ -178,8 +179,7 @@ def asset_delete(*, asset: Asset, actor: Actor) -> None:
         for job in asset.jobs.filter(status__in=[ProcessingJob.Status.QUEUED,
                                                  ProcessingJob.Status.RUNNING]):
             processing.job_cancel(job=job, reason="The asset was deleted.")
-        playback_ids = list(asset.playback_ids.values_list("id", flat=True))
-        asset.playback_ids.all().delete()
+        playback_ids = playback_ids_remove_all(asset=asset)
         Asset.objects.filter(pk=asset.pk).update(deleted_at=timezone.now())
         asset_audit(asset, actor, audit_actions.ASSET_DELETED,
                {"deleted": [False, True], "playback_ids": [playback_ids, []]})
@@ -188,8 +188,8 @@ def asset_delete(*, asset: Asset, actor: Actor) -> None:
 
 def playback_id_create(*, asset: Asset, policy: str, actor: Actor) -> PlaybackID:
     with transaction.atomic():
-        playback_id = PlaybackID.objects.create(environment_id=asset.environment_id, asset=asset,
-                                                policy=policy)
+        playback_id = playback_id_make(environment_id=asset.environment_id, asset=asset,
+                                       policy=policy)
         asset_audit(asset, actor, audit_actions.PLAYBACK_ID_CREATED,
                {"playback_ids": [None, {"id": playback_id.id, "policy": policy}]})
         asset_event(asset, events.ASSET_UPDATED)
@@ -199,8 +199,7 @@ def playback_id_create(*, asset: Asset, policy: str, actor: Actor) -> PlaybackID
 def playback_id_delete(*, playback_id: PlaybackID, actor: Actor) -> None:
     with transaction.atomic():
         asset = playback_id.asset
-        deleted, _ = PlaybackID.objects.filter(pk=playback_id.pk).delete()
-        if deleted:
+        if playback_id_remove(playback_id=playback_id):
             asset_audit(asset, actor, audit_actions.PLAYBACK_ID_DELETED,
                    {"playback_ids": [{"id": playback_id.id, "policy": playback_id.policy}, None]})
             asset_event(asset, events.ASSET_UPDATED)
