@@ -17,8 +17,12 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = {"live": {"fragment": "4s", "playlist": "24s"},
-        "live-low": {"fragment": "1s", "playlist": "6s"}}
+from live.models import LiveStream
+
+# HLS timing of each latency mode's nginx-rtmp application (named once, on the model).
+_MODE = LiveStream.LatencyMode
+APPS = {LiveStream.INGEST_APPS[_MODE.STANDARD]: {"fragment": "4s", "playlist": "24s"},
+        LiveStream.INGEST_APPS[_MODE.LOW]: {"fragment": "1s", "playlist": "6s"}}
 
 
 @dataclass(frozen=True)
