@@ -92,14 +92,19 @@ def check_decoded(inspection: Inspection, plan: EncodePlan, out_dir: Path,
         raise MediaError("malformed", "The picture could not be decoded as far as its middle, "
                          "where the poster is taken; the file is truncated or damaged.", stderr_tail)
     # Encoders round the end up to a whole frame or audio packet (AAC adds a few tens of
-    # milliseconds): what was decoded, never longer than what the file declares.
-    video = min(video, inspection.video_duration or video)
-    if audio is not None and inspection.audio and inspection.audio.duration:
-        audio = min(audio, inspection.audio.duration)
-    if inspection.duration:
-        video = min(video, inspection.duration)
-        audio = None if audio is None else min(audio, inspection.duration)
+    # milliseconds): within the tolerance, the declared length stands. A header that
+    # understates the length by more is not believed either.
+    video = _rounded_to(video, inspection.video_duration or inspection.duration)
+    if audio is not None:
+        audio = _rounded_to(audio, (inspection.audio.duration if inspection.audio else None)
+                            or inspection.duration)
     return Decoded(video=video, audio=audio)
+
+
+def _rounded_to(decoded: float, declared: float | None) -> float:
+    if declared and 0 < decoded - declared <= max(SHORTFALL_SECONDS, declared * SHORTFALL_SHARE):
+        return declared
+    return decoded
 
 
 def codecs_by_name(out_dir: Path) -> dict[str, str]:

@@ -110,6 +110,10 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
     # Headers can lie or describe more than the file still holds: the asset's duration
     # is what was decoded, and a file that falls short of its headers is refused.
     decoded = outputs.check_decoded(inspection, plan, out_dir, encoded.stderr_tail)
+    if decoded.duration > limit:  # the header understated it
+        raise MediaError("duration_too_long",
+                         f"The video lasts {decoded.duration:.1f} s; {whose} accepts at most "
+                         f"{limit:g} s.")
     asset_record_inspection(asset=asset, duration=round(decoded.duration, 3),
                             tracks=inspection.tracks(video_seconds=decoded.video,
                                                      audio_seconds=decoded.audio),

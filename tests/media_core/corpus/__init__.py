@@ -119,14 +119,19 @@ def _box(data: bytearray, kind: bytes) -> int:
 def ten_hours_declared(folder: Path) -> Path:
     """A 2-second, 1.7 KB clip whose movie header (and track header, edit list and media
     header) declare 10 hours: ffprobe's format duration says 36000 s."""
-    clip = folder / "tiny.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "color=c=black:size=64x36:rate=10:duration=2",
+    return declaring(folder, seconds=2, declared=TEN_HOURS, name="ten-hours.mp4")
+
+
+def declaring(folder: Path, *, seconds: int, declared: int, name: str) -> Path:
+    """A clip of `seconds` whose headers say it lasts `declared` seconds."""
+    clip = folder / f"tiny-{seconds}.mp4"
+    _ffmpeg("-f", "lavfi", "-i", f"color=c=black:size=64x36:rate=10:duration={seconds}",
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
             "-movflags", "+faststart", str(clip))
     data = bytearray(clip.read_bytes())
     mvhd = _box(data, b"mvhd")
     movie_scale = struct.unpack(">I", data[mvhd + 20:mvhd + 24])[0]
-    lie = struct.pack(">I", TEN_HOURS * movie_scale)
+    lie = struct.pack(">I", declared * movie_scale)
     data[mvhd + 24:mvhd + 28] = lie  # size, type, version+flags, created, modified, scale
     tkhd = _box(data, b"tkhd")
     data[tkhd + 28:tkhd + 32] = lie  # … created, modified, track id, reserved
@@ -134,8 +139,8 @@ def ten_hours_declared(folder: Path) -> Path:
     data[elst + 16:elst + 20] = lie  # … version+flags, entry count, segment duration
     mdhd = _box(data, b"mdhd")
     media_scale = struct.unpack(">I", data[mdhd + 20:mdhd + 24])[0]
-    data[mdhd + 24:mdhd + 28] = struct.pack(">I", TEN_HOURS * media_scale)
-    path = folder / "ten-hours.mp4"
+    data[mdhd + 24:mdhd + 28] = struct.pack(">I", declared * media_scale)
+    path = folder / name
     path.write_bytes(bytes(data))
     return path
 
