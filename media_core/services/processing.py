@@ -160,16 +160,19 @@ def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = 
 
 def job_cancel(*, job: ProcessingJob, reason: str) -> bool:
     with transaction.atomic():
-        changed = ProcessingJob.objects.filter(
-            pk=job.pk, status__in=[Status.QUEUED, Status.RUNNING]
-        ).update(status=Status.CANCELLED, finished_at=timezone.now(), lease_expires_at=None,
-                 error_message=reason, updated_at=timezone.now())
+        # From whatever state the job holds now; a job that finished meanwhile stays so.
+        job = ProcessingJob.objects.select_related("asset").get(pk=job.pk)
+        src = job.status
+        if not ProcessingJob.TRANSITIONS.allowed(src, Status.CANCELLED):
+            return False
+        changed = fenced_transition(
+            job, ProcessingJob.TRANSITIONS, src, Status.CANCELLED, fence={},
+            extra={"finished_at": timezone.now(), "lease_expires_at": None,
+                   "error_message": reason})
         if changed:
-            job.asset = Asset.objects.get(pk=job.asset_id)
             _job_audit(job, PROCESSING, audit_actions.JOB_CANCELLED,
-                       {"status": [job.status, Status.CANCELLED]},
-                       message=reason)
-    return bool(changed)
+                       {"status": [src, Status.CANCELLED]}, message=reason)
+    return changed
 
 
 def jobs_recover_stalled() -> list[str]:
