@@ -99,7 +99,39 @@ TEMPLATES = [
 
 # --- database -------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+# Connections outlive the request. Opening one to PostgreSQL costs 4.6-6.4 ms, more than
+# a simple API read, so by default each thread keeps its own for CONN_MAX_AGE seconds:
+# gunicorn's threads and the task workers reuse it from request to request and task to
+# task. A minute makes the reconnect cost vanish (one per thread per minute) while an
+# old connection still gets replaced soon after a failover or a change of the server's
+# settings. CONN_HEALTH_CHECKS tests a reused connection once per request before its
+# first query (a round trip; Django runs it outside the query log), so one the server
+# or a firewall dropped is replaced instead of failing the request. With SQLite opening
+# is cheap and the default does no harm. The ASGI server (daphne) runs each request in
+# a thread of its own, where a kept connection would never be reused: config/asgi.py
+# turns persistence off there, as Django's documentation asks.
+# DATABASE_POOL=1 (PostgreSQL only) uses psycopg's pool instead: DATABASE_POOL_MAX_SIZE
+# connections per process, shared by its threads, returned at the end of each request;
+# Django refuses a pool with CONN_MAX_AGE other than 0. Not the default: it needs a pool
+# per process, opened on first use, which a worker process must not inherit through a
+# fork (django-q2 forks its workers from a process that may have used the database), and
+# for gunicorn's fixed threads it saves nothing that persistent connections do not.
+# Useful for daphne serving HTTP, whose per-request threads cannot keep a connection.
+DATABASE_POOL = env_bool("DATABASE_POOL", False)
+CONN_MAX_AGE = env_int("CONN_MAX_AGE", 0 if DATABASE_POOL else 60)
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE,
+                            conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True))
+if DATABASE_POOL:
+    if _db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOL needs PostgreSQL (a postgres:// DATABASE_URL).")
+    if CONN_MAX_AGE:
+        raise ImproperlyConfigured("DATABASE_POOL keeps connections in the pool: leave "
+                                   "CONN_MAX_AGE unset or 0 (Django refuses both).")
+    _pool = {"min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+             "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8, minimum=1)}
+    if _pool["min_size"] > _pool["max_size"]:
+        raise ImproperlyConfigured("DATABASE_POOL_MIN_SIZE must not exceed DATABASE_POOL_MAX_SIZE.")
+    _db.setdefault("OPTIONS", {})["pool"] = _pool
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and workers read while one of them writes; IMMEDIATE
     # takes the write lock at BEGIN so concurrent writers queue instead of failing.
