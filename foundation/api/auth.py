@@ -1,11 +1,8 @@
-from datetime import timedelta
-
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from foundation import credential_failures
-from foundation.tenancy import api_key_find
+from foundation.tenancy import api_key_authenticate
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -24,14 +21,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if scheme.lower() != "bearer" or not secret.strip():
             credential_failures.record(request)
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <api key>'.")
-        key = api_key_find(secret.strip())
+        key = api_key_authenticate(secret.strip())
         if key is None:
             credential_failures.record(request)
             raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
-        now = timezone.now()
-        # Recording use once a minute keeps a write off every request.
-        if key.last_used_at is None or key.last_used_at < now - timedelta(minutes=1):
-            type(key).objects.filter(pk=key.pk).update(last_used_at=now)
         return (None, key)
 
     def authenticate_header(self, request):
