@@ -57,7 +57,8 @@ X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "daphne", "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
-    "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles", "axes",
+    "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles",
+    "foundation.axes_app.SignInAttemptsConfig",  # django-axes
     "rest_framework", "drf_spectacular", "drf_spectacular_sidecar", "django_q", "channels",
     # The platform's apps, lowest layer first (tests/test_layers.py).
     "foundation", "webhooks", "media_core", "playback", "live",
