@@ -1,18 +1,25 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from foundation.errors import NotFound
-from media_core.models import PlaybackID
+from media_core.models import Asset, PlaybackID
 from media_core.selectors import source_playback_id_get, source_playback_ids
 
 from .delivery import SOURCE_TYPE
 from .models import LiveStream, SimulcastTarget
 
+# How many of a stream's latest recordings its API document lists.
+RECENT_ASSETS = 10
+
+
+def _streams(environment_id: str) -> QuerySet[LiveStream]:
+    return LiveStream.objects.filter(environment_id=environment_id, deleted_at__isnull=True)
+
 
 def live_stream_list(*, environment_id: str) -> QuerySet[LiveStream]:
-    return (LiveStream.objects.filter(environment_id=environment_id, deleted_at__isnull=True)
-            .prefetch_related("simulcast_targets"))
+    return _streams(environment_id).prefetch_related("simulcast_targets")
 
 
 def with_playback_ids(streams: list[LiveStream]) -> list[LiveStream]:
@@ -23,10 +30,41 @@ def with_playback_ids(streams: list[LiveStream]) -> list[LiveStream]:
     return streams
 
 
+def with_recent_asset_ids(streams: list[LiveStream]) -> list[LiveStream]:
+    """Attach the ids of each stream's latest recordings, newest first, read in one query
+    that ranks them per stream (a list would ask per stream, and a stream that records
+    around the clock has thousands)."""
+    found: dict[str, list[str]] = {stream.id: [] for stream in streams}
+    if found:
+        rows = (Asset.objects.filter(live_stream_id__in=list(found), deleted_at__isnull=True)
+                .annotate(rank=Window(RowNumber(), partition_by=F("live_stream_id"),
+                                      order_by=F("id").desc()))
+                .filter(rank__lte=RECENT_ASSETS)
+                .order_by("-id")
+                .values_list("live_stream_id", "id"))
+        for stream_id, asset_id in rows:
+            found[stream_id].append(asset_id)
+    for stream in streams:
+        stream.fetched_recent_asset_ids = found[stream.id]
+    return streams
+
+
+def with_api_relations(streams: list[LiveStream]) -> list[LiveStream]:
+    """What the API document of a stream shows beyond its row (its simulcast targets are
+    prefetched by live_stream_list): a fixed number of queries for any number of streams."""
+    return with_recent_asset_ids(with_playback_ids(streams))
+
+
 def stream_playback_ids(stream: LiveStream) -> list[PlaybackID]:
     if not hasattr(stream, "fetched_playback_ids"):
         with_playback_ids([stream])
     return stream.fetched_playback_ids
+
+
+def stream_recent_asset_ids(stream: LiveStream) -> list[str]:
+    if not hasattr(stream, "fetched_recent_asset_ids"):
+        with_recent_asset_ids([stream])
+    return stream.fetched_recent_asset_ids
 
 
 def live_playback_id_get(*, stream: LiveStream, playback_id: str) -> PlaybackID:
@@ -34,15 +72,32 @@ def live_playback_id_get(*, stream: LiveStream, playback_id: str) -> PlaybackID:
                                   playback_id=playback_id)
 
 
+def _stream_not_found(stream_id: str) -> NotFound:
+    return NotFound(f"No live stream {stream_id!r} in this environment.")
+
+
 def live_stream_get(*, environment_id: str, stream_id: str) -> LiveStream:
     stream = live_stream_list(environment_id=environment_id).filter(pk=stream_id).first()
     if stream is None:
-        raise NotFound(f"No live stream {stream_id!r} in this environment.")
+        raise _stream_not_found(stream_id)
     return stream
 
 
-def simulcast_target_get(*, stream: LiveStream, target_id: str) -> SimulcastTarget:
-    target = stream.simulcast_targets.filter(pk=target_id).first()
+def simulcast_target_list(*, environment_id: str, stream_id: str) -> QuerySet[SimulcastTarget]:
+    if not _streams(environment_id).filter(pk=stream_id).exists():
+        raise _stream_not_found(stream_id)
+    return SimulcastTarget.objects.filter(stream_id=stream_id)
+
+
+def simulcast_target_get(*, environment_id: str, stream_id: str, target_id: str) -> SimulcastTarget:
+    """A stream's simulcast target, with its stream, in one query."""
+    target = (SimulcastTarget.objects.select_related("stream")
+              .filter(pk=target_id, stream_id=stream_id, stream__environment_id=environment_id,
+                      stream__deleted_at__isnull=True)
+              .first())
     if target is None:
+        # Which of the two is missing decides the message; only a refusal pays for it.
+        if not _streams(environment_id).filter(pk=stream_id).exists():
+            raise _stream_not_found(stream_id)
         raise NotFound(f"No simulcast target {target_id!r} on this live stream.")
     return target

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from foundation.errors import NotFound
-from media_core.models import Asset, PlaybackID, Upload
+from media_core.models import Asset, PlaybackID, ProcessingJob, Rendition, Upload
+
+
+def shaped_for_the_api(assets: QuerySet[Asset]) -> QuerySet[Asset]:
+    """Everything the API's asset document shows, in a number of queries that does not
+    grow with the number of assets: the assets with their upload and the progress of
+    their latest job (one query), their video renditions (one), their playback IDs (one).
+    """
+    latest_job = ProcessingJob.objects.filter(asset=OuterRef("pk")).order_by("-id")
+    return (assets.select_related("upload")
+            .annotate(latest_job_progress=Subquery(latest_job.values("progress")[:1]))
+            .prefetch_related(
+                Prefetch("renditions", Rendition.objects.filter(kind=Rendition.Kind.VIDEO),
+                         to_attr="video_renditions"),
+                "playback_ids"))
 
 
 def asset_list(*, environment_id: str) -> QuerySet[Asset]:
-    return (Asset.objects.filter(environment_id=environment_id, deleted_at__isnull=True)
-            .select_related("upload").prefetch_related("renditions", "playback_ids", "jobs"))
+    return shaped_for_the_api(
+        Asset.objects.filter(environment_id=environment_id, deleted_at__isnull=True))
 
 
 def asset_get(*, environment_id: str, asset_id: str) -> Asset:
@@ -31,9 +45,17 @@ def upload_get(*, environment_id: str, upload_id: str) -> Upload:
     return upload
 
 
-def playback_id_get(*, asset: Asset, playback_id: str) -> PlaybackID:
-    found = PlaybackID.objects.filter(asset=asset, pk=playback_id).select_related("asset").first()
+def playback_id_get(*, environment_id: str, asset_id: str, playback_id: str) -> PlaybackID:
+    """An asset's playback ID, with its asset, in one query."""
+    found = (PlaybackID.objects.select_related("asset")
+             .filter(pk=playback_id, asset_id=asset_id, asset__environment_id=environment_id,
+                     asset__deleted_at__isnull=True)
+             .first())
     if found is None:
+        # Which of the two is missing decides the message; only a refusal pays for it.
+        if not Asset.objects.filter(pk=asset_id, environment_id=environment_id,
+                                    deleted_at__isnull=True).exists():
+            raise NotFound(f"No asset {asset_id!r} in this environment.")
         raise NotFound(f"No playback ID {playback_id!r} on this asset.")
     return found
 

@@ -11,9 +11,8 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from live.models import LiveStream, SimulcastTarget
-from live.selectors import stream_playback_ids
+from live.selectors import stream_playback_ids, stream_recent_asset_ids
 from media_core.api.serializers import POLICIES, NewAssetSettingsSerializer, PlaybackIdSerializer
-from media_core.models import Asset
 
 INGEST_APPS = LiveStream.INGEST_APPS
 
@@ -154,8 +153,7 @@ class LiveStreamSerializer(serializers.ModelSerializer):
         return PlaybackIdSerializer(stream_playback_ids(stream), many=True).data
 
     def get_recent_asset_ids(self, stream: LiveStream) -> list[str]:
-        return list(Asset.objects.filter(live_stream_id=stream.id, deleted_at__isnull=True)
-                    .order_by("-id").values_list("id", flat=True)[:10])
+        return stream_recent_asset_ids(stream)
 
     def get_active_asset_id(self, stream: LiveStream) -> str | None:
         return stream.recording_asset_id

@@ -34,7 +34,7 @@ class LiveStreamListView(ApiView):
                    summary="List live streams", responses=LiveStreamSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(selectors.live_stream_list(environment_id=self.environment_id))
-        page = selectors.with_playback_ids(list(page))
+        page = selectors.with_api_relations(list(page))
         return self.get_paginated_response(LiveStreamSerializer(page, many=True).data)
 
     @extend_schema(operation_id="create_live_stream",
@@ -178,8 +178,8 @@ class SimulcastTargetListView(ApiView):
                    summary="List a live stream's simulcast targets",
                    responses=SimulcastTargetSerializer(many=True))
     def get(self, request, stream_id: str):
-        stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)
-        page = self.paginate_queryset(stream.simulcast_targets.order_by("-id"))
+        page = self.paginate_queryset(selectors.simulcast_target_list(
+            environment_id=self.environment_id, stream_id=stream_id))
         return self.get_paginated_response(SimulcastTargetSerializer(page, many=True).data)
 
     def prepare(self, request):
@@ -210,15 +210,14 @@ class SimulcastTargetDetailView(ApiView):
 
     @extend_schema(operation_id="get_simulcast_target", summary="Get a simulcast target")
     def get(self, request, stream_id: str, target_id: str):
-        stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)
-        return Response(SimulcastTargetSerializer(
-            selectors.simulcast_target_get(stream=stream, target_id=target_id)).data)
+        return Response(SimulcastTargetSerializer(selectors.simulcast_target_get(
+            environment_id=self.environment_id, stream_id=stream_id, target_id=target_id)).data)
 
     @extend_schema(operation_id="delete_simulcast_target",
                    summary="Delete a simulcast target", responses={204: None},
                    description="A relay running to it stops within a few seconds.")
     def delete(self, request, stream_id: str, target_id: str):
-        stream = selectors.live_stream_get(environment_id=self.environment_id, stream_id=stream_id)
-        target = selectors.simulcast_target_get(stream=stream, target_id=target_id)
+        target = selectors.simulcast_target_get(environment_id=self.environment_id,
+                                                stream_id=stream_id, target_id=target_id)
         services.simulcast_target_delete(target=target, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)

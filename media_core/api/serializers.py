@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
@@ -172,8 +173,17 @@ class AssetSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RenditionSerializer(many=True))
     def get_renditions(self, asset: Asset) -> list[dict]:
-        video = [r for r in asset.renditions.all() if r.kind == Rendition.Kind.VIDEO]
-        return RenditionSerializer(video, many=True).data
+        # media_core.selectors.shaped_for_the_api fetched them with the asset.
+        video = getattr(asset, "video_renditions", None)
+        if video is None:
+            video = [r for r in asset.renditions.all() if r.kind == Rendition.Kind.VIDEO]
+        return [self._rendition.to_representation(r) for r in video]
+
+    @cached_property
+    def _rendition(self) -> RenditionSerializer:
+        # One for every asset of a list: a ModelSerializer builds its fields from the model
+        # the first time it is used, which costs more than writing a rendition.
+        return RenditionSerializer()
 
     @extend_schema_field(AssetErrorsSerializer(allow_null=True))
     def get_errors(self, asset: Asset) -> dict | None:
@@ -201,8 +211,12 @@ class AssetSerializer(serializers.ModelSerializer):
     def get_progress(self, asset: Asset) -> float | None:
         if asset.status != Asset.Status.PREPARING:
             return None
-        jobs = sorted(asset.jobs.all(), key=lambda j: j.id)
-        return round(jobs[-1].progress, 3) if jobs else 0.0
+        if hasattr(asset, "latest_job_progress"):  # read with the asset (shaped_for_the_api)
+            progress = asset.latest_job_progress
+        else:
+            latest = max(asset.jobs.all(), key=lambda j: j.id, default=None)
+            progress = latest.progress if latest else None
+        return round(progress, 3) if progress is not None else 0.0
 
 
 class UploadSerializer(serializers.ModelSerializer):

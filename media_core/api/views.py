@@ -166,13 +166,14 @@ class PlaybackIdDetailView(ApiView):
 
     @extend_schema(operation_id="get_asset_playback_id", summary="Get a playback ID")
     def get(self, request, asset_id: str, playback_id: str):
-        asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
-        return Response(PlaybackIdSerializer(selectors.playback_id_get(asset=asset, playback_id=playback_id)).data)
+        found = selectors.playback_id_get(environment_id=self.environment_id, asset_id=asset_id,
+                                          playback_id=playback_id)
+        return Response(PlaybackIdSerializer(found).data)
 
     @extend_schema(operation_id="delete_asset_playback_id",
                    summary="Delete a playback ID; its playback stops at once", responses={204: None})
     def delete(self, request, asset_id: str, playback_id: str):
-        asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
-        found = selectors.playback_id_get(asset=asset, playback_id=playback_id)
+        found = selectors.playback_id_get(environment_id=self.environment_id, asset_id=asset_id,
+                                          playback_id=playback_id)
         asset_services.playback_id_delete(playback_id=found, actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)

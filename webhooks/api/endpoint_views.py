@@ -34,7 +34,8 @@ def _endpoint(environment_id: str, endpoint_id: str) -> WebhookEndpoint:
 
 
 def _deliveries():
-    return (WebhookDelivery.objects.select_related("event")
+    # The event's type is shown, not its data: a document each, too big to read for nothing.
+    return (WebhookDelivery.objects.select_related("event").defer("event__data")
             .prefetch_related(Prefetch("attempt_log", WebhookAttempt.objects.order_by("started_at", "id"))))
 
 
