@@ -228,7 +228,7 @@ else:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["foundation.api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["foundation.api.permissions.HasRequiredScopes"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["foundation.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "foundation.api.pagination.CursorPagination",
     "EXCEPTION_HANDLER": "foundation.api.problems.exception_handler",
