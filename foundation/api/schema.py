@@ -1,4 +1,5 @@
-"""What the OpenAPI schema says of every API operation: its id, its errors, Idempotency-Key."""
+"""What the OpenAPI schema says of every API operation: its id, its errors, Idempotency-Key,
+and the ETag of a read."""
 
 from __future__ import annotations
 
@@ -36,6 +37,15 @@ REQUEST_ID = OpenApiParameter(
     description="Your id for this request, echoed in the response and in the server's logs "
                 "(another value is replaced by a new id).",
 )
+
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", str, OpenApiParameter.HEADER, required=False,
+    description="The ETag of the document you have: while it is unchanged the answer is "
+                "304 Not Modified, with no body.",
+)
+ETAG = {"ETag": {"schema": {"type": "string"},
+                 "description": "The document's version; send it as If-None-Match to poll."}}
+NOT_MODIFIED = "The document is unchanged since the ETag sent in If-None-Match; no body."
 
 # Operation ids are verb_noun (`list_assets`, `cancel_upload`): what client generators
 # name their methods after, so they are set by hand and never derived from the path.
@@ -111,6 +121,8 @@ class ApiSchema(AutoSchema):
         parameters = [*super().get_override_parameters(), REQUEST_ID]
         if self.method == "POST":
             parameters = [*parameters, IDEMPOTENCY_KEY]
+        if self.method == "GET":
+            parameters = [*parameters, IF_NONE_MATCH]
         return parameters
 
     def get_operation(self, path, path_regex, path_prefix, method, registry):
@@ -120,6 +132,9 @@ class ApiSchema(AutoSchema):
         if not OPERATION_ID.match(operation["operationId"]):
             warn(f"{method} {path}: operation_id {operation['operationId']!r} is not verb_noun.")
         responses = operation["responses"]
+        if self.method == "GET" and "200" in responses:
+            responses["200"]["headers"] = {**ETAG, **responses["200"].get("headers", {})}
+            responses.setdefault("304", {"description": NOT_MODIFIED, "headers": dict(ETAG)})
         for status in problem_statuses(self.method, operation):
             responses.setdefault(status, self._problem_response(status, PROBLEMS[status]))
             if status == "429":

@@ -1,4 +1,5 @@
-"""The base of every API view: scopes, problem errors, budgets, and idempotent POSTs."""
+"""The base of every API view: scopes, problem errors, budgets, idempotent POSTs, and
+ETags on reads."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from rest_framework.generics import GenericAPIView
 
 from foundation.context import Actor
 
-from . import idempotency, throttling
+from . import conditional, idempotency, throttling
 from .schema import ApiSchema
 
 
@@ -87,7 +88,7 @@ class ApiView(GenericAPIView):
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         throttling.add_headers(response, request)
-        return response
+        return conditional.answer(request, response)
 
     def _rendered(self, request, response):
         response = self.finalize_response(request, response, *self.args, **self.kwargs)
