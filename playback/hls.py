@@ -7,9 +7,10 @@ from media_core.models import Asset, Rendition
 AUDIO_GROUP = "audio"
 
 
-def master_playlist(asset: Asset, child_base: str) -> str:
-    """`child_base` is the signed path every child URL starts with."""
-    renditions = list(asset.renditions.all())
+def master_playlist(asset: Asset, child_base: str, renditions: list[Rendition] | None = None) -> str:
+    """`child_base` is the signed path every child URL starts with; `renditions`, the
+    asset's, when the caller read them with it."""
+    renditions = list(asset.renditions.all()) if renditions is None else renditions
     audio = next((r for r in renditions if r.kind == Rendition.Kind.AUDIO), None)
     video = sorted((r for r in renditions if r.kind == Rendition.Kind.VIDEO),
                    key=lambda r: r.peak_bitrate, reverse=True)

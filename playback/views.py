@@ -20,7 +20,7 @@ from django.views.decorators.http import require_safe
 
 from foundation import credential_failures
 from foundation.api.problems import problem_response
-from media_core.models import Asset, PlaybackID
+from media_core.models import Asset, PlaybackID, Rendition
 from media_core.storage import media_storage
 
 from . import path_tokens, sources, tokens
@@ -123,6 +123,34 @@ def _find(playback_id: str) -> PlaybackID | None:
     return PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
 
 
+_PLAYBACK_ID_COLUMNS = [f.attname for f in PlaybackID._meta.concrete_fields]
+_ASSET_COLUMNS = [f.attname for f in Asset._meta.concrete_fields]
+_RENDITION_COLUMNS = [f.attname for f in Rendition._meta.concrete_fields]
+
+
+def _find_with_renditions(playback_id: str) -> tuple[PlaybackID | None, list[Rendition]]:
+    """The playback ID with its asset, if it has one, and the asset's renditions: one
+    query for what the master playlist is written from. Its outer joins give a row per
+    rendition, or a single row whose rendition columns are null (an asset without any
+    yet, or a playback ID of another source)."""
+    rows = list(PlaybackID.objects.filter(pk=playback_id)
+                .order_by("asset__renditions__kind", "-asset__renditions__height")
+                .values_list(*_PLAYBACK_ID_COLUMNS,
+                             *(f"asset__{name}" for name in _ASSET_COLUMNS),
+                             *(f"asset__renditions__{name}" for name in _RENDITION_COLUMNS)))
+    if not rows:
+        return None, []
+    db = PlaybackID.objects.db
+    asset_at = len(_PLAYBACK_ID_COLUMNS)
+    rendition_at = asset_at + len(_ASSET_COLUMNS)
+    found = PlaybackID.from_db(db, _PLAYBACK_ID_COLUMNS, rows[0][:asset_at])
+    if found.asset_id is not None:
+        found.asset = Asset.from_db(db, _ASSET_COLUMNS, rows[0][asset_at:rendition_at])
+    renditions = [Rendition.from_db(db, _RENDITION_COLUMNS, row[rendition_at:])
+                  for row in rows if row[rendition_at] is not None]
+    return found, renditions
+
+
 def _source_playback_id(request, found: PlaybackID | None, token: str | None = None):
     """((playback ID, its source), None) for a playback ID of a registered source whose
     token (if signed) is good; (None, None) for an asset's or none; (None, Denied) otherwise."""
@@ -139,7 +167,7 @@ def _source_playback_id(request, found: PlaybackID | None, token: str | None = N
 
 @require_safe
 def master(request, playback_id: str):
-    found = _find(playback_id)
+    found, renditions = _find_with_renditions(playback_id)
     sourced, denied = _source_playback_id(request, found)
     if denied:
         return denied.response()
@@ -155,7 +183,7 @@ def master(request, playback_id: str):
     expires = min(max(token_expires or 0, now + int(asset.duration or 0) + CHILD_GRACE_SECONDS),
                   now + path_tokens.MAX_SECONDS)
     base = path_tokens.child_base(playback_id=found.id, prefix=asset.media_prefix, expires=expires)
-    body = master_playlist(asset, base)
+    body = master_playlist(asset, base, renditions)
     # A signed master is personal: shared caches must not hand it to someone else.
     return _headers(HttpResponse(body, content_type=_CONTENT_TYPES[".m3u8"]), max_age=30,
                     private=found.policy == PlaybackID.Policy.SIGNED)

@@ -288,3 +288,80 @@ def test_events_and_the_audit_log_are_read_in_one_query(api, environment,
         assert len(read(api, "/api/v1/audit-log")["data"]) >= count
     assert len(events) == count  # one event per upload
 
+
+# --- viewers and upload URLs -------------------------------------------------------------------
+def ready_playback_id(environment, tmp_path, policy: str = "public") -> str:
+    asset = make_assets(environment, tmp_path, 2)[1]  # the second one is made ready
+    Asset.objects.filter(pk=asset.pk).update(media_prefix=f"assets/{asset.id}/job_x-1")
+    return asset.playback_ids.get(policy=policy).id
+
+
+def test_the_master_playlist_is_written_from_one_query(anonymous, environment, tmp_path,
+                                                       django_assert_num_queries):
+    """The playback ID, its asset and the asset's renditions, read together."""
+    playback_id = ready_playback_id(environment, tmp_path)
+
+    with django_assert_num_queries(1):
+        response = anonymous.get(f"/v/{playback_id}.m3u8")
+
+    assert response.status_code == 200, response.content
+    lines = response.content.decode().splitlines()
+    assert sum(line.startswith("#EXT-X-MEDIA:TYPE=AUDIO") for line in lines) == 1
+    variants = [line for line in lines if line.startswith("#EXT-X-STREAM-INF")]
+    assert [v.split("RESOLUTION=")[1].split(",")[0] for v in variants] == ["1280x720", "640x360"]
+
+
+def test_the_master_playlist_refuses_in_one_query_too(anonymous, environment, tmp_path,
+                                                      django_assert_num_queries):
+    preparing = make_assets(environment, tmp_path, 1)[0].playback_ids.first().id
+
+    with django_assert_num_queries(1):
+        assert anonymous.get(f"/v/{preparing}.m3u8").status_code == 412
+    with django_assert_num_queries(1):
+        assert anonymous.get(f"/v/pbk_{'0' * 26}.m3u8").status_code == 404
+
+
+def test_a_signed_master_playlist_adds_only_its_signing_key(anonymous, environment, tmp_path,
+                                                           django_assert_num_queries):
+    import time
+
+    import jwt
+
+    playback_id = ready_playback_id(environment, tmp_path, policy="signed")
+    key, private_pem = signing_key_create(environment=environment, actor=TESTS)
+    token = jwt.encode({"sub": playback_id, "aud": "v", "exp": int(time.time()) + 600},
+                       private_pem, algorithm="RS256", headers={"kid": key.id})
+
+    with django_assert_num_queries(2):
+        response = anonymous.get(f"/v/{playback_id}.m3u8", {"token": token})
+
+    assert response.status_code == 200, response.content
+
+
+def test_a_tus_head_is_answered_from_one_query(anonymous, environment, django_assert_num_queries):
+    from media_core.upload_urls import upload_url
+
+    upload = upload_for(environment)
+    path = "/upload/" + upload_url(upload).split("/upload/", 1)[1]
+    created = anonymous.post(path, HTTP_UPLOAD_LENGTH="1000", HTTP_TUS_RESUMABLE="1.0.0")
+    assert created.status_code == 201, created.content
+
+    with django_assert_num_queries(1):
+        response = anonymous.head(path, HTTP_TUS_RESUMABLE="1.0.0")
+
+    assert response.status_code == 200
+    assert (response["Upload-Offset"], response["Upload-Length"]) == ("0", "1000")
+
+
+def test_the_master_read_in_one_query_is_the_one_the_asset_writes(environment, tmp_path):
+    from playback.hls import master_playlist
+    from playback.views import _find_with_renditions
+
+    playback_id = ready_playback_id(environment, tmp_path)
+    found, renditions = _find_with_renditions(playback_id)
+    asset = Asset.objects.get(pk=found.asset_id)
+
+    assert master_playlist(found.asset, "/base", renditions) == master_playlist(asset, "/base")
+    for field in Asset._meta.concrete_fields:
+        assert getattr(found.asset, field.attname) == getattr(asset, field.attname), field
+    assert _find_with_renditions(f"pbk_{'0' * 26}") == (None, [])
