@@ -100,24 +100,13 @@ TEMPLATES = [
 
 # --- database -------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
-# Connections outlive the request. Opening one to PostgreSQL costs 4.6-6.4 ms, more than
-# a simple API read, so by default each thread keeps its own for CONN_MAX_AGE seconds:
-# gunicorn's threads and the task workers reuse it from request to request and task to
-# task. A minute makes the reconnect cost vanish (one per thread per minute) while an
-# old connection still gets replaced soon after a failover or a change of the server's
-# settings. CONN_HEALTH_CHECKS tests a reused connection once per request before its
-# first query (a round trip; Django runs it outside the query log), so one the server
-# or a firewall dropped is replaced instead of failing the request. With SQLite opening
-# is cheap and the default does no harm. The ASGI server (daphne) runs each request in
-# a thread of its own, where a kept connection would never be reused: config/asgi.py
-# turns persistence off there, as Django's documentation asks.
-# DATABASE_POOL=1 (PostgreSQL only) uses psycopg's pool instead: DATABASE_POOL_MAX_SIZE
-# connections per process, shared by its threads, returned at the end of each request;
-# Django refuses a pool with CONN_MAX_AGE other than 0. Not the default: it needs a pool
-# per process, opened on first use, which a worker process must not inherit through a
-# fork (django-q2 forks its workers from a process that may have used the database), and
-# for gunicorn's fixed threads it saves nothing that persistent connections do not.
-# Useful for daphne serving HTTP, whose per-request threads cannot keep a connection.
+# Connections outlive the request (opening one to PostgreSQL costs 4.6-6.4 ms, more than
+# an API read): each thread keeps its own for CONN_MAX_AGE seconds, tested once per
+# request (CONN_HEALTH_CHECKS) so one the server dropped is replaced, not failed. daphne
+# runs each request in a thread of its own and keeps none (config/asgi.py). DATABASE_POOL
+# (PostgreSQL) uses psycopg's pool instead; not the default, since django-q2 forks its
+# workers from a process whose pool they must not inherit, and under gunicorn's fixed
+# threads it saved nothing over kept connections (README, Configuration).
 DATABASE_POOL = env_bool("DATABASE_POOL", False)
 CONN_MAX_AGE = env_int("CONN_MAX_AGE", 0 if DATABASE_POOL else 60)
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE,
@@ -265,21 +254,15 @@ SPECTACULAR_SETTINGS = {
 # balancer). 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored, since any
 # client can send it (foundation/client_address.py).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-# API budgets: per API key for reads (GET, HEAD, OPTIONS), writes (everything else) and
-# new uploads and URL imports (which are writes too); per client address for requests
-# without a key. Reads as Stripe's live mode (100 a second); writes half that, since each
-# commits audit and event rows (one writer at a time on SQLite); new media as Stripe's
-# Files API (20 a second). Without a key only the schema and its reference page answer,
-# and building the schema costs most of a CPU-second. Sliding windows of request times
-# in the cache: per process with the embedded cache, shared when REDIS_URL is set.
+# API budgets per key: reads as Stripe's live mode, writes half (each commits audit and
+# event rows), new media as Stripe's Files API; per address without a key (only the
+# schema answers then). Windows in the cache: shared with REDIS_URL (README, Rate limits).
 API_RATE_LIMIT_READ = env_rate("API_RATE_LIMIT_READ", "100/second")
 API_RATE_LIMIT_WRITE = env_rate("API_RATE_LIMIT_WRITE", "50/second")
 API_RATE_LIMIT_UPLOADS = env_rate("API_RATE_LIMIT_UPLOADS", "20/second")
 API_RATE_LIMIT_ANONYMOUS = env_rate("API_RATE_LIMIT_ANONYMOUS", "60/minute")
-# Failed credentials (bad or revoked API keys, forged playback or upload-URL tokens,
-# wrong admin passwords) from one address: after this many within the window, every
-# credentialed request from it is refused with 429 until the oldest failure is older
-# than the window (foundation/credential_failures.py).
+# Failed credentials from one address: past the limit within the window, its
+# credentialed requests get 429 (foundation/credential_failures.py).
 CREDENTIAL_FAILURE_LIMIT = env_int("CREDENTIAL_FAILURE_LIMIT", 20, minimum=1)
 CREDENTIAL_FAILURE_WINDOW_SECONDS = env_int("CREDENTIAL_FAILURE_WINDOW_SECONDS", 300, minimum=1)
 # Admin login (django-axes, attempts kept in the database): a username is locked at an
@@ -299,10 +282,8 @@ FFMPEG_BIN = env("FFMPEG_BIN", "ffmpeg")
 FFPROBE_BIN = env("FFPROBE_BIN", "ffprobe")
 X264_PRESET = env("X264_PRESET", "veryfast")
 MAX_RESOLUTION = env_int("MAX_RESOLUTION", 1080, minimum=144)
-# The longest video an asset may be unless its environment sets its own limit. A
-# container can declare any duration in a few bytes; without a limit a tiny file
-# becomes hours of encoding and storage. 12 hours is Mux's limit for an asset, long
-# enough for a full day's live recording or a conference track.
+# The longest video unless its environment sets its own limit (a container declares any
+# duration in a few bytes); 12 hours as Mux, a day's conference track or live recording.
 ASSET_MAX_DURATION_SECONDS = env_int("ASSET_MAX_DURATION_SECONDS", 12 * 3600, minimum=1)
 PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 3, minimum=1)
 # A running job renews its lease as it reports progress; a job whose lease ran out
@@ -412,10 +393,6 @@ LOGGING = {
                     "filters": ["request_id", "redact"]}
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.server": {"level": "WARNING"},
-        "django.request": {"level": "ERROR"},
-        "daphne": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},
-    },
+    "loggers": {"django.server": {"level": "WARNING"}, "django.request": {"level": "ERROR"},
+                "daphne": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
