@@ -199,7 +199,7 @@ Q_CLUSTER = {
     "label": "Task queue",
 }
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    CACHES = {"default": {"BACKEND": "foundation.cache.ReusingRedisCache",
                           "LOCATION": REDIS_URL, "KEY_PREFIX": "kino"}}
     Q_CLUSTER["redis"] = REDIS_URL
     CHANNEL_LAYERS = {

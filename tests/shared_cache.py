@@ -30,5 +30,5 @@ def redis_url() -> str:
 
 def redis_cache(url: str, key_prefix: str) -> dict:
     """CACHES as config/settings.py sets it with REDIS_URL, under a prefix of the test's."""
-    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    return {"default": {"BACKEND": "foundation.cache.ReusingRedisCache",
                         "LOCATION": url, "KEY_PREFIX": key_prefix}}
