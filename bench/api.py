@@ -68,7 +68,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from machine import (
-    CLK_TCK,
     IDLE_CORES,
     ROOT,
     Processes,
@@ -76,6 +75,7 @@ from machine import (
     find_tool,
     free_port,
     machine_busy,
+    tree_cpu,
     venv_bin,
     wait_idle,
 )
@@ -137,28 +137,6 @@ def to_ms(text: str) -> float:
     return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[match.group(2)]
 
 
-def tree_cpu(roots: list[int]) -> float:
-    """CPU seconds used so far by the processes `roots` and their live descendants."""
-    parents, used = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        parents[int(entry)] = int(fields[1])
-        used[int(entry)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
-    members = {pid for pid in roots if pid in parents}
-    grew = True
-    while grew:
-        grew = False
-        for pid, ppid in parents.items():
-            if ppid in members and pid not in members:
-                members.add(pid)
-                grew = True
-    return sum(used[pid] for pid in members)
 
 
 def service_pids() -> list[int]:

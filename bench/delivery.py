@@ -54,13 +54,13 @@ from pathlib import Path
 import jwt
 import requests
 from machine import (
-    CLK_TCK,
     IDLE_CORES,
     Processes,
     cpu_model,
     find_tool,
     free_port,
     machine_busy,
+    tree_cpu,
     venv_bin,
     wait_idle,
 )
@@ -207,28 +207,6 @@ def run_wrk(wrk: str, url: str, *, duration: int, threads: int, connections: int
 # --- how busy the machine is --------------------------------------------------------
 
 
-def tree_cpu(roots: list[int]) -> float:
-    """CPU seconds used so far by the processes `roots` and their live descendants."""
-    parents, used = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        parents[int(entry)] = int(fields[1])
-        used[int(entry)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
-    members = {pid for pid in roots if pid in parents}
-    grew = True
-    while grew:
-        grew = False
-        for pid, ppid in parents.items():
-            if ppid in members and pid not in members:
-                members.add(pid)
-                grew = True
-    return sum(used[pid] for pid in members)
 
 
 def own_cpu() -> float:

@@ -81,13 +81,13 @@ from urllib.parse import urljoin
 
 import requests
 from machine import (
-    CLK_TCK,
     IDLE_CORES,
     Processes,
     cpu_model,
     find_tool,
     free_port,
     machine_busy,
+    tree_cpu,
     venv_bin,
     wait_idle,
 )
@@ -173,29 +173,6 @@ def free_udp_range(count: int) -> range:
     raise SystemExit("no free UDP port range")
 
 
-def tree_cpu(roots: list[int]) -> float:
-    """CPU seconds used so far by the processes `roots` and their live descendants."""
-    parents, used = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        parents[int(entry)] = int(fields[1])
-        # utime, stime, and the children it has waited for (nginx's, ffprobe runs)
-        used[int(entry)] = sum(int(x) for x in fields[11:15]) / CLK_TCK
-    members = {pid for pid in roots if pid in parents}
-    grew = True
-    while grew:
-        grew = False
-        for pid, ppid in parents.items():
-            if ppid in members and pid not in members:
-                members.add(pid)
-                grew = True
-    return sum(used[pid] for pid in members)
 
 
 def own_cpu() -> tuple[float, float]:
@@ -522,7 +499,7 @@ def measure(mode: str, round_no: int, *, publish_url: str, master_url: str | Non
     if ingest:
         ingest.start()
     busy0, own0 = machine_busy(), own_cpu()
-    cpu0 = {name: tree_cpu(pids) for name, pids in cpu_roots.items()}
+    cpu0 = {name: tree_cpu(pids, waited_children=True) for name, pids in cpu_roots.items()}
     wall0 = time.time()
     publisher = Publisher(publish_url, seconds=opts.seconds, size=opts.size, rate=opts.rate,
                           log=work / "publisher.log")
@@ -566,7 +543,7 @@ def measure(mode: str, round_no: int, *, publish_url: str, master_url: str | Non
                              + (work / "publisher.log").read_text(errors="replace")[-2000:])
         time.sleep(1.5)  # the segment cut at unpublish
         others_window = time.time() - wall0
-        cpu = {name: tree_cpu(pids) - cpu0[name] for name, pids in cpu_roots.items()}
+        cpu = {name: tree_cpu(pids, waited_children=True) - cpu0[name] for name, pids in cpu_roots.items()}
         own1 = own_cpu()
         cpu["bench"], cpu["publisher"] = own1[0] - own0[0], own1[1] - own0[1]
         cpu["others"] = max(0.0, machine_busy() - busy0 - sum(cpu.values()))

@@ -51,6 +51,32 @@ def wait_idle(max_wait: float, threshold: float = IDLE_CORES, window: float = 2.
             return used
 
 
+def tree_cpu(roots: list[int], *, waited_children: bool = False) -> float:
+    """CPU seconds used so far by the processes `roots` and their live descendants; with
+    `waited_children`, also what their exited children used (nginx's, ffprobe runs)."""
+    parents, used = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+        # utime, stime (and cutime, cstime)
+        used[int(entry)] = sum(int(x) for x in fields[11:15 if waited_children else 13]) / CLK_TCK
+    members = {pid for pid in roots if pid in parents}
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in members and pid not in members:
+                members.add(pid)
+                grew = True
+    return sum(used[pid] for pid in members)
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
