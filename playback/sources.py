@@ -104,6 +104,3 @@ def source_of(playback_id: PlaybackID) -> Source | None:
 def source_for_child(root: str) -> Source | None:
     return next((s for s in _sources.values() if s.child_root == root), None)
 
-
-def registered() -> list[Source]:
-    return list(_sources.values())
