@@ -55,16 +55,10 @@ class LiveSource:
     source_type = SOURCE_TYPE
     child_root = "live"
 
-    def _stream(self, playback_id: PlaybackID) -> LiveStream | None:
+    def find(self, playback_id: PlaybackID) -> LiveStream | None:
         return LiveStream.objects.filter(pk=playback_id.source_id, deleted_at__isnull=True).first()
 
-    def available(self, playback_id: PlaybackID) -> bool:
-        return LiveStream.objects.filter(pk=playback_id.source_id, deleted_at__isnull=True).exists()
-
-    def master(self, playback_id: PlaybackID) -> HttpResponse | Denied:
-        stream = self._stream(playback_id)
-        if stream is None:
-            return NOT_FOUND
+    def master(self, playback_id: PlaybackID, stream: LiveStream) -> HttpResponse | Denied:
         session = session_playing(stream)
         if session is None:
             return NOT_ON_AIR
@@ -86,7 +80,8 @@ class LiveSource:
             return None
         return "/".join(parts[:3]), filename
 
-    def child(self, playback_id: PlaybackID, prefix: str, filename: str) -> HttpResponse | Denied:
+    def child(self, playback_id: PlaybackID, stream: LiveStream, prefix: str,
+              filename: str) -> HttpResponse | Denied:
         _, app, stream_id = prefix.split("/")
         if playback_id.source_id != stream_id:
             return NOT_FOUND
@@ -97,8 +92,7 @@ class LiveSource:
                 body = path.read_text()
             except FileNotFoundError:
                 return NOT_FOUND
-            stream = self._stream(playback_id)
-            if (stream is None or session_playing(stream) is None) and "#EXT-X-ENDLIST" not in body:
+            if session_playing(stream) is None and "#EXT-X-ENDLIST" not in body:
                 # The run is over: tell players so, instead of letting them wait for more.
                 body = body.rstrip("\n") + "\n#EXT-X-ENDLIST\n"
             return cache_headers(HttpResponse(body, content_type=CONTENT_TYPES[".m3u8"]),
@@ -110,7 +104,6 @@ class LiveSource:
         return cache_headers(FileResponse(handle, content_type=CONTENT_TYPES[".ts"]), max_age=60,
                              private=private)
 
-    def embed(self, playback_id: PlaybackID) -> EmbedPage:
-        stream = self._stream(playback_id)
-        low = stream is not None and stream.latency_mode == LiveStream.LatencyMode.LOW
+    def embed(self, playback_id: PlaybackID, stream: LiveStream) -> EmbedPage:
+        low = stream.latency_mode == LiveStream.LatencyMode.LOW
         return EmbedPage(title="Live", live=True, low_latency=low)

@@ -10,7 +10,7 @@ Playback never reads the source's models, fields or settings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.http import HttpResponse
 
@@ -71,19 +71,21 @@ class Source(Protocol):
     # The first part of its child URLs' prefix (/v/{pbk}/s/{exp}/{sig}/{child_root}/…).
     child_root: str
 
-    def available(self, playback_id: PlaybackID) -> bool:
-        """Its object still exists (a deleted one answers 404)."""
+    def find(self, playback_id: PlaybackID) -> Any | None:
+        """The object the playback ID plays, or None if it is gone (answered 404). Read
+        once and handed to the calls below."""
 
-    def master(self, playback_id: PlaybackID) -> HttpResponse | Denied:
+    def master(self, playback_id: PlaybackID, obj: Any) -> HttpResponse | Denied:
         """The master playlist, its child URLs signed with playback/path_tokens.py."""
 
     def split_child(self, parts: list[str]) -> tuple[str, str] | None:
         """(the signed prefix, the file) of a child path, or None if it names nothing."""
 
-    def child(self, playback_id: PlaybackID, prefix: str, filename: str) -> HttpResponse | Denied:
+    def child(self, playback_id: PlaybackID, obj: Any, prefix: str,
+              filename: str) -> HttpResponse | Denied:
         """A child file whose path token was found valid."""
 
-    def embed(self, playback_id: PlaybackID) -> EmbedPage:
+    def embed(self, playback_id: PlaybackID, obj: Any) -> EmbedPage:
         """What the embed page shows."""
 
 

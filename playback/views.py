@@ -152,17 +152,19 @@ def _find_with_renditions(playback_id: str) -> tuple[PlaybackID | None, list[Ren
 
 
 def _source_playback_id(request, found: PlaybackID | None, token: str | None = None):
-    """((playback ID, its source), None) for a playback ID of a registered source whose
-    token (if signed) is good; (None, None) for an asset's or none; (None, Denied) otherwise."""
+    """((playback ID, its source, the source's object), None) for a playback ID of a
+    registered source whose token (if signed) is good; (None, None) for an asset's or
+    none; (None, Denied) otherwise."""
     if found is None or not found.source_type:
         return None, None
     source = sources.source_of(found)
-    if source is None or not source.available(found):
+    obj = source.find(found) if source is not None else None
+    if obj is None:
         return None, NOT_FOUND
     _, denied = _check_token(request, found, "v", token)
     if denied:
         return None, denied
-    return (found, source), None
+    return (found, source, obj), None
 
 
 @require_safe
@@ -172,8 +174,8 @@ def master(request, playback_id: str):
     if denied:
         return denied.response()
     if sourced:
-        found, source = sourced
-        answer = source.master(found)
+        found, source, obj = sourced
+        answer = source.master(found, obj)
         return answer.response() if isinstance(answer, Denied) else answer
     authorised, denied = authorise(request, playback_id, "v", found=found)
     if denied:
@@ -227,9 +229,10 @@ def _source_child(request, source, playback_id: str, expires: str, signature: st
         return problem_response(status=403, code="path_token_invalid", title="Forbidden",
                                 detail="This link has expired or was altered; reload the video.")
     found = PlaybackID.objects.filter(pk=playback_id, source_type=source.source_type).first()
-    if found is None or not source.available(found):
+    obj = source.find(found) if found is not None else None
+    if obj is None:
         return NOT_FOUND.response()
-    answer = source.child(found, prefix, filename)
+    answer = source.child(found, obj, prefix, filename)
     return answer.response() if isinstance(answer, Denied) else answer
 
 
@@ -277,8 +280,8 @@ def embed(request, playback_id: str):
     })
 
 
-def _source_embed(request, found: PlaybackID, source, token: str | None):
-    page = source.embed(found)
+def _source_embed(request, found: PlaybackID, source, obj, token: str | None):
+    page = source.embed(found, obj)
     signed = found.policy == PlaybackID.Policy.SIGNED
     return render(request, "playback/embed.html", {
         "title": page.title,

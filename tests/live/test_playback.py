@@ -123,6 +123,19 @@ def text_bytes(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
+def test_the_live_master_and_child_playlist_read_the_stream_once(
+        owner, anonymous, ingest, live_dir, django_assert_num_queries):
+    stream = on_air(owner, ingest, live_dir)
+    master_url = f"/v/{stream['playback_ids'][0]['id']}.m3u8"
+
+    # The playback ID, its stream, the session on air.
+    with django_assert_num_queries(3):
+        master = anonymous.get(master_url)
+    # The playback ID, its stream (whether its run is still on air: the session).
+    with django_assert_num_queries(3):
+        assert anonymous.get(child_url(master.content.decode())).status_code == 200
+
+
 def test_a_tampered_or_expired_child_url_is_403(owner, anonymous, ingest, live_dir):
     stream = on_air(owner, ingest, live_dir)
     url = child_url(anonymous.get(f"/v/{stream['playback_ids'][0]['id']}.m3u8").content.decode())
