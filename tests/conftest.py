@@ -7,6 +7,7 @@ from django_q.conf import Conf
 from rest_framework.test import APIClient
 
 from foundation import credential_failures
+from foundation.api import throttling
 from foundation.context import Actor
 from foundation.tenancy import api_key_create, environment_get_or_create
 
@@ -33,6 +34,12 @@ def _no_credential_failures_carried_over():
     """Bad credentials that earlier tests sent from the test client's address (127.0.0.1)
     do not count against this one."""
     credential_failures.reset("127.0.0.1")
+
+
+@pytest.fixture(autouse=True)
+def _no_request_budgets_carried_over():
+    """Requests that earlier tests made do not count against this one's API budgets."""
+    throttling.reset_all()
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""API request budgets: DRF throttles, each a sliding window of request times.
+"""API request budgets: a sliding window counter per budget, kept by the limits library.
 
 Per API key: reads (GET, HEAD, OPTIONS), writes (every other method), and uploads (a
 POST to a view with ``throttle_scope = "uploads"``: new media, which also counts as a
@@ -6,32 +6,64 @@ write). Per client address: requests without a key, which only the schema and it
 reference page accept (every other view answers 401 before budgets are looked at; bad
 keys are counted by foundation/credential_failures.py). Rates are read from settings
 (API_RATE_LIMIT_*) when a request arrives, so an operator's shell or a test can change
-them.
+them. DRF's throttle classes below are the entry points of API views; spend_key_read()
+spends the same read budget, under the same keys, for a path that skips DRF.
 
-Windows live in Django's cache: with the embedded defaults each web process keeps its
-own, with REDIS_URL every process shares them. DRF reads and rewrites a window without
-a lock, so requests arriving at the same instant in several processes can pass a few
-over the limit: these budgets keep one caller from crowding out the others; they are
-not billing.
+A budget is two counters, not a list of request times (limits'
+SlidingWindowCounterRateLimiter): the requests of the current window and those of the
+one before. The count a request is judged by is an estimate: the current window's count
+plus the previous window's, weighted by the share of that window still inside the last
+period (as if its requests had been spread evenly). It can be off by the unevenness of
+the previous window, in either direction; it costs O(1) time and memory whatever the
+rate. A change of rate starts new counters (the rate is part of the key).
+
+Storage, one per process, made at its first use and made again in a forked child
+(gunicorn's workers): with REDIS_URL, limits' RedisStorage, shared by every process,
+under keys "<the cache's KEY_PREFIX>-rl:{<scope>/<key id or address>/<rate>}" (kino-rl
+by default); without it, limits' MemoryStorage, each web process counting for itself
+(N processes allow N times the rates), its windows aligned to the clock. With Redis a
+budget costs at most two round trips: the window's standing, then, if it has room, the
+hit (a Lua script that checks again and counts atomically, so processes racing for the
+last request cannot all pass); a refusal costs one. The headers are worked out from the
+standing read before the hit, so requests from several processes at the same instant
+can each be told one more remaining than is left; the limit itself holds.
 
 Every answer of an API view tells the budget closest to running out, with the IETF
-draft's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (seconds until the
-oldest request in the window leaves it); a refusal is 429 with Retry-After.
+draft's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (limits' estimate of
+the seconds until the budget has room for one more request); a refusal is 429 with
+Retry-After.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import threading
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
+from limits import (
+    RateLimitItem,
+    RateLimitItemPerDay,
+    RateLimitItemPerHour,
+    RateLimitItemPerMinute,
+    RateLimitItemPerSecond,
+)
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from foundation.client_address import client_address, limit_key
 from foundation.errors import RateLimited
 
-_PERIOD_NAMES = {1: "second", 60: "minute", 3600: "hour", 86400: "day"}
+# The first letter of a rate's period, as DRF (and config.env.env_rate) read it.
+_PERIODS: dict[str, type[RateLimitItem]] = {
+    "s": RateLimitItemPerSecond, "m": RateLimitItemPerMinute,
+    "h": RateLimitItemPerHour, "d": RateLimitItemPerDay,
+}
 
 
 @dataclass(frozen=True)
@@ -42,41 +74,151 @@ class Standing:
     remaining: int
     reset: int
     refusal: str
+    # Seconds until a refused request may be retried; None when the request was allowed.
+    wait: float | None = None
 
 
-class Budget(SimpleRateThrottle):
+@dataclass(frozen=True)
+class _Kind:
+    scope: str
     setting: str
     # "{limit} ... per {period}": what the caller used up, for the 429's detail.
     used_up: str
 
+
+_READ = _Kind("read", "API_RATE_LIMIT_READ",
+              "This API key has made its {limit} read requests per {period}.")
+_WRITE = _Kind("write", "API_RATE_LIMIT_WRITE",
+               "This API key has made its {limit} write requests per {period}.")
+_UPLOADS = _Kind("uploads", "API_RATE_LIMIT_UPLOADS",
+                 "This API key has started its {limit} new uploads or imports per {period}.")
+_ADDRESS = _Kind("address", "API_RATE_LIMIT_ANONYMOUS",
+                 "This address has made its {limit} requests per {period} without an API key.")
+
+
+# --- storage ----------------------------------------------------------------------
+
+_limiter: SlidingWindowCounterRateLimiter | None = None
+_making = threading.Lock()
+
+
+def _strategy() -> SlidingWindowCounterRateLimiter:
+    limiter = _limiter
+    if limiter is None:
+        limiter = _made()
+    return limiter
+
+
+def _made() -> SlidingWindowCounterRateLimiter:
+    global _limiter
+    with _making:
+        if _limiter is None:
+            if settings.REDIS_URL:
+                prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX") or "kino"
+                storage = RedisStorage(settings.REDIS_URL, key_prefix=f"{prefix}-rl")
+            else:
+                storage = MemoryStorage()
+            _limiter = SlidingWindowCounterRateLimiter(storage)
+        return _limiter
+
+
+def _forget_in_child() -> None:
+    # redis-py's pool would reconnect in a forked child by itself, but MemoryStorage's
+    # locks may have been held by another thread at the fork, and its counts are the
+    # parent's: a child makes its own storage, as if it had just started.
+    global _limiter, _making
+    _limiter = None
+    _making = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
+def reset_all() -> None:
+    """Forget every budget's windows: this process's, or with REDIS_URL every process's
+    under this install's prefix (tests, between one test and the next)."""
+    _strategy().storage.reset()
+
+
+# --- spending ---------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _item(scope: str, rate: str) -> RateLimitItem:
+    count, _, period = rate.partition("/")
+    return _PERIODS[period.strip()[0]](int(count), namespace=scope)
+
+
+def _spend(request, kind: _Kind, ident: str) -> Standing:
+    """Spend one request of `ident`'s budget of this kind; keeps the tightest Standing
+    on request.rate_limit and returns this one (its wait is None if allowed)."""
+    item = _item(kind.scope, getattr(settings, kind.setting))
+    limiter = _strategy()
+    before = limiter.get_window_stats(item, ident)
+    allowed = before.remaining >= 1 and limiter.hit(item, ident)
+    period = item.get_expiry()
+    # limits answers "now" for an empty window; after this request it holds one, which
+    # leaves it within a period.
+    reset_in = before.reset_time - time.time()
+    if reset_in <= 0:
+        reset_in = period
+    standing = Standing(
+        limit=item.amount,
+        remaining=max(0, before.remaining - 1) if allowed else 0,
+        reset=max(1, math.ceil(reset_in)),
+        refusal=kind.used_up.format(limit=item.amount, period=item.GRANULARITY.name),
+        wait=None if allowed else reset_in,
+    )
+    _keep_tightest(request, standing)
+    return standing
+
+
+def spend_key_read(request, key_id: str) -> bool:
+    """Spend one request of the API key's read budget; keeps the Standing on
+    request.rate_limit as the DRF throttles do; True if allowed.
+
+    `request` may be a plain HttpRequest; KeyReadBudget spends the same budget. On False,
+    exceeded(request) is the 429 to answer."""
+    return _spend(request, _READ, key_id).wait is None
+
+
+def _keep_tightest(request, standing: Standing) -> None:
+    """The standing a response tells: a refusal over an allowance, then the fewest
+    remaining (the first of equals)."""
+    current = getattr(request, "rate_limit", None)
+    if current is None or ((standing.wait is not None, -standing.remaining)
+                           > (current.wait is not None, -current.remaining)):
+        request.rate_limit = standing
+
+
+# --- DRF's entry points -----------------------------------------------------------
+
+
+class Budget(BaseThrottle):
+    kind: _Kind
+    scope: str
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.scope = cls.kind.scope
+
     def __init__(self):
-        # DRF's rates are bound when its settings load; ours are read per request.
-        self.rate = getattr(settings, self.setting)
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self._wait: float | None = None
 
     def ident(self, request, view) -> str | None:
         """Whose budget this request spends, or None if it does not spend this one."""
         raise NotImplementedError
 
-    def get_cache_key(self, request, view) -> str | None:
-        ident = self.ident(request, view)
-        return None if ident is None else f"rate-limit:{self.scope}:{ident}"
-
     def allow_request(self, request, view) -> bool:
-        allowed = super().allow_request(request, view)
-        if self.key is not None:
-            _keep_tightest(request, self._standing())
-        return allowed
+        ident = self.ident(request, view)
+        if ident is None:
+            return True
+        self._wait = _spend(request, self.kind, ident).wait
+        return self._wait is None
 
-    def _standing(self) -> Standing:
-        oldest = self.history[-1] if self.history else self.now
-        period = _PERIOD_NAMES[self.duration]
-        return Standing(
-            limit=self.num_requests,
-            remaining=max(0, self.num_requests - len(self.history)),
-            reset=max(1, math.ceil(self.duration - (self.now - oldest))),
-            refusal=self.used_up.format(limit=self.num_requests, period=period),
-        )
+    def wait(self) -> float | None:
+        """Seconds until the request this budget refused may be retried (DRF asks)."""
+        return self._wait
 
 
 def _api_key_id(request) -> str | None:
@@ -84,27 +226,21 @@ def _api_key_id(request) -> str | None:
 
 
 class KeyReadBudget(Budget):
-    scope = "read"
-    setting = "API_RATE_LIMIT_READ"
-    used_up = "This API key has made its {limit} read requests per {period}."
+    kind = _READ
 
     def ident(self, request, view):
         return _api_key_id(request) if request.method in SAFE_METHODS else None
 
 
 class KeyWriteBudget(Budget):
-    scope = "write"
-    setting = "API_RATE_LIMIT_WRITE"
-    used_up = "This API key has made its {limit} write requests per {period}."
+    kind = _WRITE
 
     def ident(self, request, view):
         return _api_key_id(request) if request.method not in SAFE_METHODS else None
 
 
 class KeyUploadBudget(Budget):
-    scope = "uploads"
-    setting = "API_RATE_LIMIT_UPLOADS"
-    used_up = "This API key has started its {limit} new uploads or imports per {period}."
+    kind = _UPLOADS
 
     def ident(self, request, view):
         if request.method != "POST" or getattr(view, "throttle_scope", None) != "uploads":
@@ -113,24 +249,22 @@ class KeyUploadBudget(Budget):
 
 
 class AddressBudget(Budget):
-    scope = "address"
-    setting = "API_RATE_LIMIT_ANONYMOUS"
-    used_up = "This address has made its {limit} requests per {period} without an API key."
+    kind = _ADDRESS
 
     def ident(self, request, view):
         return limit_key(client_address(request)) if request.auth is None else None
 
 
-def _keep_tightest(request, standing: Standing) -> None:
-    current = getattr(request, "rate_limit", None)
-    if current is None or standing.remaining < current.remaining:
-        request.rate_limit = standing
+# --- answers ----------------------------------------------------------------------
 
 
-def exceeded(request, wait: float | None) -> RateLimited:
-    """The error for a request a budget refused (APIView.throttled)."""
+def exceeded(request, wait: float | None = None) -> RateLimited:
+    """The error for a request a budget refused (APIView.throttled, or after
+    spend_key_read); `request` may be DRF's or a plain HttpRequest."""
     standing = getattr(request, "rate_limit", None)
-    retry_after = wait if wait is not None else (standing.reset if standing else 1)
+    if wait is None and standing is not None:
+        wait = standing.wait if standing.wait is not None else standing.reset
+    retry_after = wait if wait is not None else 1
     used_up = standing.refusal if standing else "Too many requests."
     return RateLimited(f"{used_up} Retry after {max(1, math.ceil(retry_after))} s.",
                        retry_after=retry_after)

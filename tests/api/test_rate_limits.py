@@ -6,13 +6,30 @@ Limits are lowered with the settings fixture; the budgets read them at each requ
 from __future__ import annotations
 
 import secrets
+import time
+import types
 
+import limits.storage.memory
 import pytest
+from django.test import RequestFactory
 from rest_framework.test import APIClient
+
+from foundation.api import throttling
 
 from .conftest import assert_problem, create_upload
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _windows_start_with_the_test(monkeypatch):
+    """Without Redis, limits' MemoryStorage aligns its windows to the clock (a minute's
+    starts on the minute), and a test that crossed into the next would see its earlier
+    requests weighted down. Its clock here starts the test at the top of a day, which
+    begins a window of every period, as a Redis window begins at its first request."""
+    offset = time.time() % 86400
+    clock = types.SimpleNamespace(time=lambda: time.time() - offset)
+    monkeypatch.setattr(limits.storage.memory, "time", clock)
 
 
 def new_address() -> str:
@@ -129,3 +146,55 @@ def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_budget(settin
     assert via_proxy(address).status_code == 429
     assert via_proxy(address.replace("::7", "::8", 1)).status_code == 429  # the same /64
     assert via_proxy(new_address()).status_code == 200
+
+
+def test_remaining_counts_down_by_one_and_the_refusal_says_when_to_retry(owner, settings):
+    settings.API_RATE_LIMIT_READ = "5/minute"
+
+    answers = [owner.get("/api/v1/assets") for _ in range(5)]
+    refused = owner.get("/api/v1/assets")
+
+    assert [a.status_code for a in answers] == [200] * 5
+    assert [a["RateLimit-Remaining"] for a in answers] == ["4", "3", "2", "1", "0"]
+    assert {a["RateLimit-Limit"] for a in answers} == {"5"}
+    assert all(1 <= int(a["RateLimit-Reset"]) <= 60 for a in answers)
+    body = assert_refused(refused, limit=5)
+    assert body["detail"].endswith(f"Retry after {refused['Retry-After']} s.")
+
+
+def test_the_read_path_without_drf_spends_the_same_budget(owner_key, settings):
+    settings.API_RATE_LIMIT_READ = "3/minute"
+    key, client = owner_key
+    plain = [RequestFactory().get("/v/anything") for _ in range(2)]
+
+    spent = [throttling.spend_key_read(request, str(key.pk)) for request in plain]
+    answers = [client.get("/api/v1/assets") for _ in range(2)]
+
+    assert spent == [True, True]
+    assert [r.rate_limit.remaining for r in plain] == [2, 1]
+    assert answers[0].status_code == 200 and answers[0]["RateLimit-Remaining"] == "0"
+    assert_refused(answers[1], limit=3)
+
+
+def test_a_refusal_without_drf_keeps_its_standing_for_the_429(owner_key, settings):
+    settings.API_RATE_LIMIT_READ = "1/minute"
+    key, client = owner_key
+    assert client.get("/api/v1/assets").status_code == 200
+    request = RequestFactory().get("/v/anything")
+
+    allowed = throttling.spend_key_read(request, str(key.pk))
+    error = throttling.exceeded(request)
+
+    assert allowed is False
+    assert request.rate_limit.remaining == 0 and request.rate_limit.limit == 1
+    assert 1 <= error.retry_after <= 60
+    assert str(error.detail).startswith("This API key has made its 1 read requests per minute.")
+
+
+@pytest.fixture
+def owner_key(environment, make_key):
+    """An all-scopes key of the 'production' environment and a client that sends it."""
+    key, secret = make_key(environment)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return key, client
