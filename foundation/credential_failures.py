@@ -29,6 +29,7 @@ from foundation.client_address import client_address, limit_key
 from foundation.errors import RateLimited
 
 CODE = "too_many_failed_credentials"
+_READ = object()
 
 
 def _cache_key(address: str) -> str:
@@ -41,10 +42,20 @@ def _recent(address: str, now: float) -> list[float]:
     return [t for t in cache.get(_cache_key(address), []) if t > now - window]
 
 
-def refusal(request) -> RateLimited | None:
-    """The error to answer with, if the request's address has failed too often."""
+def cache_key(request) -> str:
+    """Where the request's address's failures are kept (for a read batched with others)."""
+    return _cache_key(client_address(request))
+
+
+def refusal(request, cached=_READ) -> RateLimited | None:
+    """The error to answer with, if the request's address has failed too often.
+    `cached`: what the cache holds under cache_key(request), if the caller read it."""
     now = time.time()
-    failures = _recent(client_address(request), now)
+    if cached is _READ:
+        failures = _recent(client_address(request), now)
+    else:
+        window = settings.CREDENTIAL_FAILURE_WINDOW_SECONDS
+        failures = [t for t in cached or [] if t > now - window]
     limit = settings.CREDENTIAL_FAILURE_LIMIT
     if len(failures) < limit:
         return None

@@ -31,6 +31,7 @@ long: a client still sending a revoked key is refused without a query.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import DEFAULT_DB_ALIAS, transaction
@@ -52,7 +53,11 @@ MISS = Miss()
 
 
 def enabled() -> bool:
-    """Whether the cache is shared by every process (see the module's docstring)."""
+    """Whether the cache is shared by every process (see the module's docstring).
+    API_KEY_CACHE=on uses it even when it is not (one process: tests), off never."""
+    mode = getattr(settings, "API_KEY_CACHE", "auto")
+    if mode != "auto":
+        return mode == "on"
     return isinstance(caches[DEFAULT_CACHE_ALIAS], RedisCache)
 
 
@@ -64,10 +69,16 @@ def _used_key(digest: str) -> str:
     return f"api-key-used:{digest}"
 
 
-def read(digest: str) -> tuple[ApiKey | None | Miss, bool]:
+def keys(digest: str) -> list[str]:
+    """The cache keys read() reads, for a caller that batches them with its own."""
+    return [_entry_key(digest), _used_key(digest)]
+
+
+def read(digest: str, found: dict | None = None) -> tuple[ApiKey | None | Miss, bool]:
     """The key (None: revoked; MISS: no entry) and whether its use was recorded lately,
-    in one round trip."""
-    found = cache.get_many([_entry_key(digest), _used_key(digest)])
+    in one round trip. `found`: a get_many result of keys(digest) the caller made."""
+    if found is None:
+        found = cache.get_many(keys(digest))
     entry = found.get(_entry_key(digest))
     used = _used_key(digest) in found
     if entry is None:

@@ -8,4 +8,7 @@ class MediaCoreConfig(AppConfig):
 
     def ready(self):
         # Declares media_core's event types and audit actions.
-        from . import audit_actions, events  # noqa: F401
+        from . import audit_actions, documents, events  # noqa: F401
+
+        # An asset's documents are built again after any change to what they show.
+        documents.connect()

@@ -27,6 +27,14 @@ def asset_list(*, environment_id: str) -> QuerySet[Asset]:
         Asset.objects.filter(environment_id=environment_id, deleted_at__isnull=True))
 
 
+def asset_page_ids(*, environment_id: str, limit: int, before: str | None = None) -> list[str]:
+    """The ids of a page of the asset list, newest first (ids sort by creation time)."""
+    assets = Asset.objects.filter(environment_id=environment_id, deleted_at__isnull=True)
+    if before is not None:
+        assets = assets.filter(pk__lt=before)
+    return list(assets.order_by("-pk").values_list("pk", flat=True)[:limit])
+
+
 def asset_get(*, environment_id: str, asset_id: str) -> Asset:
     asset = asset_list(environment_id=environment_id).filter(pk=asset_id).first()
     if asset is None:

@@ -18,9 +18,10 @@ from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
-from foundation import credential_failures
+from foundation import credential_failures, documents
 from foundation.api.problems import problem_response
 from media_core.models import Asset, PlaybackID, Rendition
+from media_core.models.changes import KIND as ASSET_KIND
 from media_core.storage import media_storage
 
 from . import path_tokens, sources, tokens
@@ -167,8 +168,47 @@ def _source_playback_id(request, found: PlaybackID | None, token: str | None = N
     return (found, source, obj), None
 
 
+# A master playlist of a public playback ID is written from a template kept per process
+# under its asset's document version (foundation/documents.py): the signed child base is
+# the only part that changes from one request to the next. Which asset a playback ID
+# plays never changes, so this process remembers it once it has read it.
+_MASTER_KIND = "master"
+_BASE = "\x00"
+_ASSET_OF: dict[str, str] = {}
+
+
+class _MasterFacts:
+    __slots__ = ("allowed_origins", "duration", "media_prefix", "template")
+
+    def __init__(self, asset: Asset, template: str):
+        self.allowed_origins = asset.allowed_origins
+        self.duration = asset.duration
+        self.media_prefix = asset.media_prefix
+        self.template = template
+
+
+def _child_expiry(token_expires: int | None, duration: float | None) -> int:
+    now = int(time.time())
+    return min(max(token_expires or 0, now + int(duration or 0) + CHILD_GRACE_SECONDS),
+               now + path_tokens.MAX_SECONDS)
+
+
+def _master_response(body: str, *, private: bool) -> HttpResponse:
+    # A signed master is personal: shared caches must not hand it to someone else.
+    return _headers(HttpResponse(body, content_type=_CONTENT_TYPES[".m3u8"]), max_age=30,
+                    private=private)
+
+
 @require_safe
 def master(request, playback_id: str):
+    version = None
+    if documents.enabled() and (asset_id := _ASSET_OF.get(playback_id)) is not None:
+        version = documents.versions(ASSET_KIND, [asset_id])[asset_id]
+        facts = documents.get(_MASTER_KIND, playback_id, version)
+        if facts is not None and origin_allowed(request, facts.allowed_origins):
+            base = path_tokens.child_base(playback_id=playback_id, prefix=facts.media_prefix,
+                                          expires=_child_expiry(None, facts.duration))
+            return _master_response(facts.template.replace(_BASE, base), private=False)
     found, renditions = _find_with_renditions(playback_id)
     sourced, denied = _source_playback_id(request, found)
     if denied:
@@ -181,14 +221,17 @@ def master(request, playback_id: str):
     if denied:
         return denied.response()
     found, asset, token_expires = authorised
-    now = int(time.time())
-    expires = min(max(token_expires or 0, now + int(asset.duration or 0) + CHILD_GRACE_SECONDS),
-                  now + path_tokens.MAX_SECONDS)
-    base = path_tokens.child_base(playback_id=found.id, prefix=asset.media_prefix, expires=expires)
-    body = master_playlist(asset, base, renditions)
-    # A signed master is personal: shared caches must not hand it to someone else.
-    return _headers(HttpResponse(body, content_type=_CONTENT_TYPES[".m3u8"]), max_age=30,
-                    private=found.policy == PlaybackID.Policy.SIGNED)
+    public = found.policy == PlaybackID.Policy.PUBLIC
+    if public and documents.enabled():
+        if len(_ASSET_OF) >= 100_000:  # a bound on this process's memory, not a cache policy
+            _ASSET_OF.clear()
+        _ASSET_OF[playback_id] = asset.pk
+        # Under the version read before the database was: a change since makes it stale.
+        documents.put(_MASTER_KIND, playback_id, version,
+                      _MasterFacts(asset, master_playlist(asset, _BASE, renditions)))
+    base = path_tokens.child_base(playback_id=found.id, prefix=asset.media_prefix,
+                                  expires=_child_expiry(token_expires, asset.duration))
+    return _master_response(master_playlist(asset, base, renditions), private=not public)
 
 
 @require_safe

@@ -6,7 +6,7 @@ import pytest
 from django_q.conf import Conf
 from rest_framework.test import APIClient
 
-from foundation import credential_failures
+from foundation import credential_failures, documents
 from foundation.api import throttling
 from foundation.context import Actor
 from foundation.tenancy import api_key_create, environment_get_or_create
@@ -40,6 +40,22 @@ def _no_credential_failures_carried_over():
 def _no_request_budgets_carried_over():
     """Requests that earlier tests made do not count against this one's API budgets."""
     throttling.reset_all()
+
+
+@pytest.fixture(autouse=True)
+def _no_documents_carried_over():
+    """Each test builds its own documents (foundation/documents.py) in this process."""
+    documents.forget_all()
+
+
+@pytest.fixture
+def documents_on(settings):
+    """Documents built once per change, and API keys cached, even on the embedded
+    process-local cache (one process: a change and the read after it happen in the
+    same one). With REDIS_URL both are on anyway."""
+    settings.API_DOCUMENT_CACHE = "on"
+    settings.API_KEY_CACHE = "on"
+    documents.forget_all()
 
 
 @pytest.fixture(autouse=True)

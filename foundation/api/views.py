@@ -9,7 +9,7 @@ from rest_framework.generics import GenericAPIView
 
 from foundation.context import Actor
 
-from . import conditional, idempotency, throttling
+from . import conditional, fast_reads, idempotency, throttling
 from .schema import ApiSchema
 
 
@@ -32,7 +32,15 @@ class ApiView(GenericAPIView):
     def actor(self) -> Actor:
         return self.request.auth.actor
 
+    # A view whose GET answers from built documents defines both (foundation/api/fast_reads.py).
+    fast_read = None
+
+    def fast_read_keys(self, **kwargs) -> list[str]:
+        return []
+
     def dispatch(self, request, *args, **kwargs):
+        if self.fast_read is not None and (answer := fast_reads.serve(self, request, kwargs)):
+            return answer
         # DRF's dispatch, with the handler run inside an idempotency scope for POST.
         self.args = args
         self.kwargs = kwargs

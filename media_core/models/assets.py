@@ -3,6 +3,8 @@ from django.db import models
 from foundation.ids import id_default
 from foundation.statemachine import Transitions
 
+from .changes import AssetQuerySet, ShownQuerySet
+
 
 class Asset(models.Model):
     class Status(models.TextChoices):
@@ -52,6 +54,8 @@ class Asset(models.Model):
     live_stream_id = models.CharField(max_length=32, null=True, blank=True,  # noqa: DJ001
                                       db_index=True)
 
+    objects = AssetQuerySet.as_manager()
+
     class Meta:
         ordering = ["-id"]
 
@@ -73,6 +77,8 @@ class Rendition(models.Model):
     bitrate = models.PositiveIntegerField(help_text="Average bits per second, measured.")
     peak_bitrate = models.PositiveIntegerField(help_text="Largest segment's bits per second.")
     codecs = models.CharField(max_length=64)
+
+    objects = ShownQuerySet.as_manager()
 
     class Meta:
         ordering = ["kind", "-height"]
@@ -101,6 +107,8 @@ class PlaybackID(models.Model):
                                  db_index=True)
     policy = models.CharField(max_length=8, choices=Policy.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ShownQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -3,6 +3,8 @@ from django.db import models
 from foundation.ids import id_default
 from foundation.statemachine import Transitions
 
+from .changes import JobQuerySet
+
 
 class ProcessingJob(models.Model):
     """One request to process an asset. A retry is a new job; attempts are counted here."""
@@ -39,6 +41,8 @@ class ProcessingJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = JobQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

@@ -3,6 +3,8 @@ from django.db import models
 from foundation.ids import id_default
 from foundation.statemachine import Transitions
 
+from .changes import UploadQuerySet
+
 
 class Upload(models.Model):
     class Status(models.TextChoices):
@@ -40,6 +42,8 @@ class Upload(models.Model):
     error_message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UploadQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

@@ -1,14 +1,22 @@
 """An asset read back right after any change shows the change: through the API, the
-admin, the worker and its playback IDs. Pollers may keep an ETag; it must not hold."""
+admin, the worker, its playback IDs and the live ingest. Pollers may keep an ETag; it
+must not hold. Documents are built once per change here (documents_on) as they are with
+REDIS_URL, so a change that did not reach them would show as a stale read."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from foundation.admin import change_url
+from live.models import LiveSession
+from live.recordings import finalise_recording
 from media_core.processing.pipeline import run_job
 from tests.clips import make_clip
 from tests.factories import asset_from_file
+from tests.live.support import Ingest, create_stream, go_live
 
 from .conftest import form_data
 
@@ -29,7 +37,7 @@ def _changed(owner, asset_id: str, etag: str) -> dict:
 
 
 def test_every_path_that_changes_an_asset_is_read_back_at_once(owner, admin_client, environment,
-                                                                tmp_path):
+                                                                tmp_path, documents_on):
     asset = asset_from_file(environment, make_clip(tmp_path / "clip.mp4"), title="First",
                             playback_policy=["public"])
     first = _read(owner, asset.id)
@@ -66,3 +74,26 @@ def test_every_path_that_changes_an_asset_is_read_back_at_once(owner, admin_clie
     # Deleted: gone at once.
     owner.delete(f"/api/v1/assets/{asset.id}")
     assert _read(owner, asset.id).status_code == 404
+
+
+def test_a_live_recording_is_read_back_at_once_as_its_run_goes(owner, documents_on, settings,
+                                                               tmp_path):
+    settings.LIVE_DIR = tmp_path / "live"
+    (settings.LIVE_DIR / "rec").mkdir(parents=True)
+    ingest = Ingest()
+    stream = create_stream(owner, new_asset_settings={"title": "Match day"}, reconnect_window=0)
+    go_live(ingest, stream)
+    asset_id = owner.get(f"/api/v1/live-streams/{stream['id']}").json()["active_asset_id"]
+    live = _read(owner, asset_id)
+    assert live.json()["status"] == "preparing"
+    assert live.json()["live_stream_id"] == stream["id"]
+
+    # The encoder stops; the ingest ends the run and the recording holds no media.
+    ingest.publish_done(stream["id"])
+    LiveSession.objects.filter(stream_id=stream["id"]).update(
+        ended_at=timezone.now() - timedelta(seconds=60))
+    assert finalise_recording(asset_id) == "no media"
+
+    errored = _changed(owner, asset_id, live["ETag"])
+    assert errored["status"] == "errored"
+    assert errored["errors"]["type"] == "no_media_recorded"

@@ -139,7 +139,7 @@ def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(owner, monkey
         raise RuntimeError(f"boom at /work/main/media_core/selectors.py with {settings.SECRET_KEY}"
                            " and kino_sk_abcdef")
 
-    monkeypatch.setattr(selectors, "asset_list", explode)
+    monkeypatch.setattr(selectors, "asset_page_ids", explode)
 
     response = owner.get("/api/v1/assets")
 

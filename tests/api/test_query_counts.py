@@ -9,6 +9,7 @@ warm shared cache, and one query when it is not) is left out of every count.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -66,9 +67,10 @@ def make_assets(environment, tmp_path, count: int) -> list[Asset]:
 
 # --- assets and uploads -------------------------------------------------------------------
 def test_an_asset_is_read_in_three_queries(api, environment, tmp_path,
-                                           django_assert_num_queries):
+                                           django_assert_num_queries, settings):
     """The asset with its upload and its latest job's progress; its video renditions;
-    its playback IDs."""
+    its playback IDs (each time when no document is kept, the first time when one is)."""
+    settings.API_DOCUMENT_CACHE = "off"
     preparing, ready = make_assets(environment, tmp_path, 2)
 
     for asset in (preparing, ready):
@@ -88,15 +90,30 @@ def test_a_preparing_asset_shows_the_progress_of_its_latest_job(api, environment
 
 
 @pytest.mark.parametrize("count", [1, 25])
-def test_the_asset_list_costs_three_queries_for_one_asset_or_a_full_page(
-        api, environment, tmp_path, django_assert_num_queries, count):
+def test_the_asset_list_costs_four_queries_for_one_asset_or_a_full_page(
+        api, environment, tmp_path, django_assert_num_queries, count, settings):
+    """The page's ids; then, for assets whose documents are not built yet, the assets
+    with their uploads and progress, their renditions, their playback IDs."""
+    settings.API_DOCUMENT_CACHE = "off"
     make_assets(environment, tmp_path, count)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         body = read(api, "/api/v1/assets")
 
     assert len(body["data"]) == count
     assert all(len(a["playback_ids"]) == 2 for a in body["data"])
+
+
+@pytest.mark.parametrize("count", [1, 25])
+def test_built_documents_leave_one_query_to_a_list_and_none_to_an_asset(
+        api, environment, tmp_path, django_assert_num_queries, count, documents_on):
+    assets = make_assets(environment, tmp_path, count)
+    first = read(api, "/api/v1/assets")
+
+    with django_assert_num_queries(1):  # the page's ids
+        assert read(api, "/api/v1/assets") == first
+    with django_assert_num_queries(0):
+        assert read(api, f"/api/v1/assets/{assets[0].id}")["id"] == assets[0].id
 
 
 def test_an_asset_reads_the_same_in_the_list_in_its_own_document_and_in_its_events(
@@ -309,6 +326,28 @@ def test_the_master_playlist_is_written_from_one_query(anonymous, environment, t
     assert sum(line.startswith("#EXT-X-MEDIA:TYPE=AUDIO") for line in lines) == 1
     variants = [line for line in lines if line.startswith("#EXT-X-STREAM-INF")]
     assert [v.split("RESOLUTION=")[1].split(",")[0] for v in variants] == ["1280x720", "640x360"]
+
+
+def test_a_public_master_playlist_is_written_again_without_a_query(
+        anonymous, environment, tmp_path, django_assert_num_queries, documents_on):
+    """Once read, the playlist is written from what this process kept under the asset's
+    version; only the child links' token and expiry are new."""
+    playback_id = ready_playback_id(environment, tmp_path)
+    first = anonymous.get(f"/v/{playback_id}.m3u8").content.decode()
+    anonymous.get(f"/v/{playback_id}.m3u8")  # the version is read before the database now
+
+    with django_assert_num_queries(0):
+        again = anonymous.get(f"/v/{playback_id}.m3u8")
+
+    assert again.status_code == 200
+    assert again["Cache-Control"] == "public, max-age=30"
+    child_base = re.compile(r"/v/pbk_[0-9a-z]+/s/\d+/[^/]+/")  # expiry and signature
+    assert len(child_base.findall(again.content.decode())) == 3
+    assert child_base.sub("", again.content.decode()) == child_base.sub("", first)
+
+    Asset.objects.filter(pk=Asset.objects.get(playback_ids=playback_id).pk).update(
+        allowed_origins=["https://shop.example.com"])
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 403
 
 
 def test_the_master_playlist_refuses_in_one_query_too(anonymous, environment, tmp_path,

@@ -72,4 +72,4 @@ def test_the_api_s_documents_are_the_bytes_drf_would_write(owner, environment, t
                  "/api/v1/audit-log", f"/api/v1/uploads/{asset.upload.id}"):
         response = owner.get(path)
         assert response.status_code == 200
-        assert response.content == JSONRenderer().render(response.data), path
+        assert response.content == JSONRenderer().render(response.json()), path
