@@ -22,11 +22,11 @@ Storage, one per process, made at its first use and made again in a forked child
 under keys "<the cache's KEY_PREFIX>-rl:{<scope>/<key id or address>/<rate>}" (kino-rl
 by default); without it, limits' MemoryStorage, each web process counting for itself
 (N processes allow N times the rates), its windows aligned to the clock. With Redis a
-budget costs at most two round trips: the window's standing, then, if it has room, the
-hit (a Lua script that checks again and counts atomically, so processes racing for the
-last request cannot all pass); a refusal costs one. The headers are worked out from the
-standing read before the hit, so requests from several processes at the same instant
-can each be told one more remaining than is left; the limit itself holds.
+budget costs one round trip: limits' two Lua scripts in one pipeline, the window's
+standing, then the hit (which checks again and counts atomically, so processes racing
+for the last request cannot all pass). The headers are worked out from the standing
+read before the hit, so requests from several processes at the same instant can each
+be told one more remaining than is left; the limit itself holds.
 
 Every answer of an API view tells the budget closest to running out, with the IETF
 draft's RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (limits' estimate of
@@ -53,6 +53,7 @@ from limits import (
 )
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
+from redis.exceptions import NoScriptError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
@@ -122,6 +123,50 @@ def _made() -> SlidingWindowCounterRateLimiter:
         return _limiter
 
 
+class _ReadWindow:
+    """A window read already, for limits' own arithmetic (get_window_stats) to run on."""
+
+    def __init__(self, window: tuple[int, float, int, float]):
+        self.window = window
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        return self.window
+
+    def acquire_sliding_window_entry(self, *args, **kwargs) -> bool:
+        raise AssertionError("a window read already is not counted in")
+
+
+def _read_and_hit(limiter: SlidingWindowCounterRateLimiter, item: RateLimitItem, ident: str):
+    """(the window's standing before this request, whether it was counted in).
+
+    With Redis, limits' two scripts (read the window; check again and count) go in one
+    pipeline: one round trip. The scripts are limits' own, called by their SHA; if Redis
+    does not have them yet (a restart), limits' two calls load them."""
+    storage = limiter.storage
+    if isinstance(storage, RedisStorage):
+        key = item.key_for(ident)
+        keys = [storage.prefixed_key(storage._previous_window_key(key)),
+                storage.prefixed_key(storage._current_window_key(key))]
+        expiry = item.get_expiry()
+        pipe = storage.get_connection().pipeline(transaction=False)
+        pipe.evalsha(storage.lua_sliding_window.sha, 2, *keys, expiry)
+        pipe.evalsha(storage.lua_acquire_sliding_window.sha, 2, *keys, item.amount, expiry, 1)
+        try:
+            window, acquired = pipe.execute()
+        except NoScriptError:
+            pass
+        else:
+            # As RedisStorage.get_sliding_window reads the script's answer.
+            read = ((int(window[0] or 0), max(0, float(window[1] or 0)) / 1000,
+                     int(window[2] or 0), max(0, float(window[3] or 0)) / 1000)
+                    if window else (0, 0.0, 0, 0.0))
+            arithmetic = SlidingWindowCounterRateLimiter.__new__(SlidingWindowCounterRateLimiter)
+            arithmetic.storage = _ReadWindow(read)  # get_window_stats reads only its storage
+            return arithmetic.get_window_stats(item, ident), bool(acquired)
+    before = limiter.get_window_stats(item, ident)
+    return before, before.remaining >= 1 and limiter.hit(item, ident)
+
+
 def _forget_in_child() -> None:
     # redis-py's pool would reconnect in a forked child by itself, but MemoryStorage's
     # locks may have been held by another thread at the fork, and its counts are the
@@ -153,9 +198,7 @@ def _spend(request, kind: _Kind, ident: str) -> Standing:
     """Spend one request of `ident`'s budget of this kind; keeps the tightest Standing
     on request.rate_limit and returns this one (its wait is None if allowed)."""
     item = _item(kind.scope, getattr(settings, kind.setting))
-    limiter = _strategy()
-    before = limiter.get_window_stats(item, ident)
-    allowed = before.remaining >= 1 and limiter.hit(item, ident)
+    before, allowed = _read_and_hit(_strategy(), item, ident)
     period = item.get_expiry()
     # limits answers "now" for an empty window; after this request it holds one, which
     # leaves it within a period.
