@@ -256,11 +256,13 @@ SPECTACULAR_SETTINGS = {
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # API budgets per key: reads as Stripe's live mode, writes half (each commits audit and
 # event rows), new media as Stripe's Files API; per address without a key (only the
-# schema answers then). Windows in the cache: shared with REDIS_URL (README, Rate limits).
+# schema answers then). Windows kept by limits: shared with REDIS_URL (README, Rate limits).
 API_RATE_LIMIT_READ = env_rate("API_RATE_LIMIT_READ", "100/second")
 API_RATE_LIMIT_WRITE = env_rate("API_RATE_LIMIT_WRITE", "50/second")
 API_RATE_LIMIT_UPLOADS = env_rate("API_RATE_LIMIT_UPLOADS", "20/second")
 API_RATE_LIMIT_ANONYMOUS = env_rate("API_RATE_LIMIT_ANONYMOUS", "60/minute")
+# auto (on with REDIS_URL), on or off: documents built once per change (foundation/documents.py)
+API_DOCUMENT_CACHE = env("API_DOCUMENT_CACHE", "auto")
 # Failed credentials from one address: past the limit within the window, its
 # credentialed requests get 429 (foundation/credential_failures.py).
 CREDENTIAL_FAILURE_LIMIT = env_int("CREDENTIAL_FAILURE_LIMIT", 20, minimum=1)

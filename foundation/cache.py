@@ -30,3 +30,19 @@ class ReusingRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _ReusingClient
+
+    # --- one round trip for several readers (foundation/api/fast_reads.py) -------------
+
+    def pipeline(self):
+        """A redis-py pipeline (no MULTI) on this cache's server, for a caller that sends
+        its reads and other commands (a rate-limit script) in one round trip."""
+        return self._cache.get_client(write=True).pipeline(transaction=False)
+
+    def queue_get_many(self, pipe, keys: list[str]) -> None:
+        """get_many's MGET, queued on `pipe`; decode_many reads its answer."""
+        pipe.mget([self.make_and_validate_key(key) for key in keys])
+
+    def decode_many(self, keys: list[str], values: list) -> dict:
+        loads = self._cache._serializer.loads
+        return {key: loads(value) for key, value in zip(keys, values, strict=True)
+                if value is not None}

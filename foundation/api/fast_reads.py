@@ -1,9 +1,10 @@
 """The short way through an API read: a GET whose answer is a document built already.
 
 A poller's GET of an asset, or of a page of assets, is answered from the documents kept
-by foundation/documents.py, checked in the same round trip to the shared cache as the
-API key (foundation/key_cache.py) and the address's failed credentials; then the key's
-read budget is spent. No DRF request, negotiation or serializer runs.
+by foundation/documents.py, checked in the same round trip to Redis as the API key
+(foundation/key_cache.py), the address's failed credentials and, once this process
+knows which key a secret is, the key's read budget (limits' scripts, queued by
+foundation/api/throttling.py). No DRF request, negotiation or serializer runs.
 
 Whenever any part of that is not plainly so, the view is asked the usual way, which
 then answers exactly as it always does: no shared cache, no or a malformed
@@ -24,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from django.core.cache import cache
 from django.http import HttpResponse
 
 from foundation import credential_failures, documents, key_cache
@@ -31,6 +33,9 @@ from foundation import credential_failures, documents, key_cache
 from . import conditional, throttling
 
 log = logging.getLogger("kino.api")
+
+# SHA-256 of a secret -> its API key's id, learned by this process (never changes).
+_key_ids: dict[str, str] = {}
 
 _JSON_TYPES = ("", "*/*", "application/json", "application/*")
 
@@ -73,7 +78,20 @@ def _serve(view, request, kwargs: dict) -> HttpResponse | None:
     digest = hashlib.sha256(secret.encode()).hexdigest()
     failures_key = credential_failures.cache_key(request)
     wanted = [failures_key, *key_cache.keys(digest), *view.fast_read_keys(**kwargs)]
-    found = key_cache.cache.get_many(wanted)
+    key_id = _key_ids.get(digest)
+    spent = None
+    if key_id is not None and hasattr(cache, "pipeline"):
+        # The key's id is known from an earlier request (a secret's key never changes):
+        # its read budget is spent in the same round trip as the reads. Whatever follows,
+        # the usual way then finds it spent and does not count it again.
+        pipe = cache.pipeline()
+        cache.queue_get_many(pipe, wanted)
+        finish = throttling.queue_key_read(pipe, key_id)
+        answers = pipe.execute(raise_on_error=False)
+        found = cache.decode_many(wanted, answers[0])
+        spent = finish(request, answers[1:]) if finish is not None else None
+    else:
+        found = cache.get_many(wanted)
     if credential_failures.refusal(request, found.get(failures_key)) is not None:
         return None
     key, use_recorded = key_cache.read(digest, found)
@@ -81,12 +99,19 @@ def _serve(view, request, kwargs: dict) -> HttpResponse | None:
         return None
     if view.required_scopes.get("GET") not in key.scopes:
         return None
+    if str(key.pk) != key_id:
+        if len(_key_ids) >= 10_000:  # a bound on this process's memory
+            _key_ids.clear()
+        _key_ids[digest] = str(key.pk)
+        spent = None
+    if spent is False:
+        return None  # the usual way answers 429 from the standing kept on the request
     answer = view.fast_read(request, key.environment_id, found, **kwargs)
     if answer is None:
         return None
     body, etag = answer
-    if not throttling.spend_key_read(request, str(key.pk)):
-        # A refusal spends nothing: the usual path finds the budget spent and answers 429.
+    # Refused: the usual way finds the budget spent and answers 429.
+    if spent is None and not throttling.spend_key_read(request, str(key.pk)):
         return None
     response = HttpResponse(body, content_type="application/json")
     response["ETag"] = etag

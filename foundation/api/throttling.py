@@ -136,33 +136,46 @@ class _ReadWindow:
         raise AssertionError("a window read already is not counted in")
 
 
+def _window_keys(storage: RedisStorage, item: RateLimitItem, ident: str) -> list[str]:
+    key = item.key_for(ident)
+    return [storage.prefixed_key(storage._previous_window_key(key)),
+            storage.prefixed_key(storage._current_window_key(key))]
+
+
+def _queue(pipe, storage: RedisStorage, item: RateLimitItem, ident: str) -> None:
+    """limits' two scripts (read the window; check again and count), by their SHA."""
+    keys, expiry = _window_keys(storage, item, ident), item.get_expiry()
+    pipe.evalsha(storage.lua_sliding_window.sha, 2, *keys, expiry)
+    pipe.evalsha(storage.lua_acquire_sliding_window.sha, 2, *keys, item.amount, expiry, 1)
+
+
+def _answered(item: RateLimitItem, ident: str, window, acquired):
+    """(the standing before, whether counted in) from the two scripts' answers."""
+    # As RedisStorage.get_sliding_window reads the first script's answer.
+    read = ((int(window[0] or 0), max(0, float(window[1] or 0)) / 1000,
+             int(window[2] or 0), max(0, float(window[3] or 0)) / 1000)
+            if window else (0, 0.0, 0, 0.0))
+    arithmetic = SlidingWindowCounterRateLimiter.__new__(SlidingWindowCounterRateLimiter)
+    arithmetic.storage = _ReadWindow(read)  # get_window_stats reads only its storage
+    return arithmetic.get_window_stats(item, ident), bool(acquired)
+
+
 def _read_and_hit(limiter: SlidingWindowCounterRateLimiter, item: RateLimitItem, ident: str):
     """(the window's standing before this request, whether it was counted in).
 
-    With Redis, limits' two scripts (read the window; check again and count) go in one
-    pipeline: one round trip. The scripts are limits' own, called by their SHA; if Redis
-    does not have them yet (a restart), limits' two calls load them."""
+    With Redis, limits' two scripts go in one pipeline: one round trip. The scripts are
+    limits' own, called by their SHA; if Redis does not have them yet (a restart),
+    limits' two calls load them."""
     storage = limiter.storage
     if isinstance(storage, RedisStorage):
-        key = item.key_for(ident)
-        keys = [storage.prefixed_key(storage._previous_window_key(key)),
-                storage.prefixed_key(storage._current_window_key(key))]
-        expiry = item.get_expiry()
         pipe = storage.get_connection().pipeline(transaction=False)
-        pipe.evalsha(storage.lua_sliding_window.sha, 2, *keys, expiry)
-        pipe.evalsha(storage.lua_acquire_sliding_window.sha, 2, *keys, item.amount, expiry, 1)
+        _queue(pipe, storage, item, ident)
         try:
             window, acquired = pipe.execute()
         except NoScriptError:
             pass
         else:
-            # As RedisStorage.get_sliding_window reads the script's answer.
-            read = ((int(window[0] or 0), max(0, float(window[1] or 0)) / 1000,
-                     int(window[2] or 0), max(0, float(window[3] or 0)) / 1000)
-                    if window else (0, 0.0, 0, 0.0))
-            arithmetic = SlidingWindowCounterRateLimiter.__new__(SlidingWindowCounterRateLimiter)
-            arithmetic.storage = _ReadWindow(read)  # get_window_stats reads only its storage
-            return arithmetic.get_window_stats(item, ident), bool(acquired)
+            return _answered(item, ident, window, acquired)
     before = limiter.get_window_stats(item, ident)
     return before, before.remaining >= 1 and limiter.hit(item, ident)
 
@@ -196,9 +209,19 @@ def _item(scope: str, rate: str) -> RateLimitItem:
 
 def _spend(request, kind: _Kind, ident: str) -> Standing:
     """Spend one request of `ident`'s budget of this kind; keeps the tightest Standing
-    on request.rate_limit and returns this one (its wait is None if allowed)."""
+    on request.rate_limit and returns this one (its wait is None if allowed). A request
+    that spent it already (queue_key_read, before falling back to DRF) is not counted
+    twice: its standing is returned again."""
+    spent = getattr(getattr(request, "_request", request), "budgets_spent", {})
+    if (kind.scope, ident) in spent:
+        return spent[(kind.scope, ident)]
     item = _item(kind.scope, getattr(settings, kind.setting))
     before, allowed = _read_and_hit(_strategy(), item, ident)
+    return _standing(request, kind, item, ident, before, allowed)
+
+
+def _standing(request, kind: _Kind, item: RateLimitItem, ident: str, before,
+              allowed: bool) -> Standing:
     period = item.get_expiry()
     # limits answers "now" for an empty window; after this request it holds one, which
     # leaves it within a period.
@@ -213,7 +236,34 @@ def _spend(request, kind: _Kind, ident: str) -> Standing:
         wait=None if allowed else reset_in,
     )
     _keep_tightest(request, standing)
+    plain = getattr(request, "_request", request)  # DRF's Request wraps Django's
+    if not hasattr(plain, "budgets_spent"):
+        plain.budgets_spent = {}
+    plain.budgets_spent[(kind.scope, ident)] = standing
     return standing
+
+
+def queue_key_read(pipe, key_id: str):
+    """Queue the spending of one request of the key's read budget on `pipe` (a pipeline
+    on the same Redis), for a caller that sends other reads in the same round trip.
+
+    Returns None without Redis (spend with spend_key_read), else a function of (request,
+    the two answers) that keeps the Standing as _spend does and returns whether the
+    request was allowed, or None if Redis lacked limits' scripts (nothing was counted).
+    Once it has run, KeyReadBudget counts the request as spent already."""
+    limiter = _strategy()
+    if not isinstance(limiter.storage, RedisStorage):
+        return None
+    item = _item(_READ.scope, settings.API_RATE_LIMIT_READ)
+    _queue(pipe, limiter.storage, item, key_id)
+
+    def finish(request, answers: list) -> bool | None:
+        if any(isinstance(answer, Exception) for answer in answers):
+            return None
+        before, allowed = _answered(item, key_id, *answers)
+        return _standing(request, _READ, item, key_id, before, allowed).wait is None
+
+    return finish
 
 
 def spend_key_read(request, key_id: str) -> bool:

@@ -124,3 +124,18 @@ def test_a_revoked_key_is_refused_on_its_next_poll(environment, tmp_path, docume
     api_key_revoke(key=key, actor=Actor.system("tests"))
 
     assert client.get(path).status_code == 401
+
+
+def test_each_poll_spends_one_read_whichever_way_it_is_answered(owner, environment, tmp_path,
+                                                                documents_on, settings):
+    settings.API_RATE_LIMIT_READ = "50/minute"
+    asset = make_assets(environment, tmp_path, 1)[0]
+    path = f"/api/v1/assets/{asset.id}"
+    owner.get(path)
+
+    answers = [owner.get(path), owner.get(path), owner.get(f"/api/v1/assets/ast_{'0' * 26}"),
+               owner.get(path), owner.get("/api/v1/assets", {"limit": "0"}), owner.get(path)]
+
+    assert [a.status_code for a in answers] == [200, 200, 404, 200, 400, 200]
+    remaining = [int(a["RateLimit-Remaining"]) for a in answers]
+    assert remaining == list(range(remaining[0], remaining[0] - 6, -1))
