@@ -40,7 +40,7 @@ class ReusingRedisCache(RedisCache):
 
     def queue_get_many(self, pipe, keys: list[str]) -> None:
         """get_many's MGET, queued on `pipe`; decode_many reads its answer."""
-        pipe.mget([self.make_and_validate_key(key) for key in keys])
+        pipe.mget([self.make_key(key) for key in keys])  # the callers' keys are plain ASCII
 
     def decode_many(self, keys: list[str], values: list) -> dict:
         loads = self._cache._serializer.loads

@@ -79,13 +79,22 @@ def read(digest: str, found: dict | None = None) -> tuple[ApiKey | None | Miss, 
     in one round trip. `found`: a get_many result of keys(digest) the caller made."""
     if found is None:
         found = cache.get_many(keys(digest))
+    entry, used = read_entry(digest, found)
+    if entry is None or entry is MISS:
+        return entry, used
+    return _rebuilt(digest, entry), used
+
+
+def read_entry(digest: str, found: dict) -> tuple[dict | None | Miss, bool]:
+    """As read(), from a get_many result, the entry as cached (id, environment_id, name,
+    prefix, scopes) rather than an ApiKey."""
     entry = found.get(_entry_key(digest))
     used = _used_key(digest) in found
     if entry is None:
         return MISS, used
     if entry.get("revoked"):
         return None, used
-    return _rebuilt(digest, entry), used
+    return entry, used
 
 
 def _rebuilt(digest: str, entry: dict) -> ApiKey:

@@ -94,24 +94,24 @@ def _serve(view, request, kwargs: dict) -> HttpResponse | None:
         found = cache.get_many(wanted)
     if credential_failures.refusal(request, found.get(failures_key)) is not None:
         return None
-    key, use_recorded = key_cache.read(digest, found)
+    key, use_recorded = key_cache.read_entry(digest, found)
     if not use_recorded or key is None or key is key_cache.MISS:
         return None
-    if view.required_scopes.get("GET") not in key.scopes:
+    if view.required_scopes.get("GET") not in key["scopes"]:
         return None
-    if str(key.pk) != key_id:
+    if str(key["id"]) != key_id:
         if len(_key_ids) >= 10_000:  # a bound on this process's memory
             _key_ids.clear()
-        _key_ids[digest] = str(key.pk)
+        _key_ids[digest] = key_id = str(key["id"])
         spent = None
     if spent is False:
         return None  # the usual way answers 429 from the standing kept on the request
-    answer = view.fast_read(request, key.environment_id, found, **kwargs)
+    answer = view.fast_read(request, key["environment_id"], found, **kwargs)
     if answer is None:
         return None
     body, etag = answer
     # Refused: the usual way finds the budget spent and answers 429.
-    if spent is None and not throttling.spend_key_read(request, str(key.pk)):
+    if spent is None and not throttling.spend_key_read(request, key_id):
         return None
     response = HttpResponse(body, content_type="application/json")
     response["ETag"] = etag
