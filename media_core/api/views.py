@@ -7,6 +7,7 @@ from foundation.api import conditional
 from foundation.api.pagination import decode_cursor, encode_cursor, parse_limit
 from foundation.api.views import ApiView
 from foundation.errors import DomainError, NotFound
+from foundation.ids import looks_like
 from media_core import documents, selectors
 from media_core.services import assets as asset_services
 from media_core.services import uploads as upload_services
@@ -23,7 +24,9 @@ from .serializers import (
 
 
 def _asset_document(asset_id: str, environment_id: str, found: dict | None = None):
-    document = documents.asset_documents(environment_id, [asset_id], found).get(asset_id)
+    # Not an asset id at all: nothing to look up, in the cache or the database.
+    document = (documents.asset_documents(environment_id, [asset_id], found).get(asset_id)
+                if looks_like(asset_id, "ast") else None)
     if document is None:
         raise NotFound(f"No asset {asset_id!r} in this environment.")
     return document
@@ -150,7 +153,7 @@ class AssetDetailView(ApiView):
         return _asset_response(asset_id, self.environment_id)
 
     def fast_read_keys(self, asset_id: str) -> list[str]:
-        return [documents.version_key(asset_id)]
+        return [documents.version_key(asset_id)] if looks_like(asset_id, "ast") else []
 
     def fast_read(self, request, environment_id: str, found: dict, asset_id: str):
         try:
