@@ -32,6 +32,14 @@ class Environment(models.Model):
         help_text="The longest video an asset of this environment may be; longer ones end "
                   "errored (duration_too_long). An asset's own max_duration_seconds may only "
                   "be lower. Blank: ASSET_MAX_DURATION_SECONDS (12 hours unless set).")
+    class Publishing(models.TextChoices):
+        AUTO = "auto", "auto: published when ready"
+        REVIEW = "review", "review: drafts until an editor publishes"
+
+    publishing = models.CharField(
+        max_length=8, choices=Publishing.choices, default=Publishing.AUTO,
+        help_text="Whether a new asset plays as soon as it is ready (auto) or waits in "
+                  "draft until someone publishes it (review).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

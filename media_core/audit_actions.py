@@ -21,6 +21,10 @@ ASSET_ERRORED = register_action("asset.errored", "The asset could not be process
 ASSET_UPDATED = register_action("asset.updated", "The asset's fields changed.")
 ASSET_RETRIED = register_action("asset.retried", "Processing of a failed asset started again.")
 ASSET_DELETED = register_action("asset.deleted", "The asset was deleted.")
+ASSET_PUBLISHED = register_action("asset.published", "The asset was published.")
+ASSET_UNPUBLISHED = register_action("asset.unpublished", "The asset was unpublished.")
+ASSET_PUBLICATION_SCHEDULED = register_action(
+    "asset.publication_scheduled", "The asset's publication or unpublication was scheduled.")
 
 # Of an asset's or a live stream's playback IDs (the object named is their owner).
 PLAYBACK_ID_CREATED = register_action("playback_id.created", "A playback ID was added.")

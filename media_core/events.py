@@ -31,5 +31,13 @@ ASSET_UPDATED = register(
     "video.asset.updated",
     "The asset's fields or playback IDs changed, or it is processed again.",
     object_type="asset")
+ASSET_PUBLISHED = register(
+    "video.asset.published",
+    "The asset is published: its playback IDs play (now, or at its scheduled time).",
+    object_type="asset")
+ASSET_UNPUBLISHED = register(
+    "video.asset.unpublished",
+    "The asset was unpublished: its playback IDs answer 404 until it is published again.",
+    object_type="asset")
 ASSET_DELETED = register(
     "video.asset.deleted", "The asset was deleted.", object_type="asset")

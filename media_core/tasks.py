@@ -9,6 +9,7 @@ from foundation.context import request_id_scope
 from media_core import staging, storage
 from media_core.models import Asset, ProcessingJob, Upload
 from media_core.processing.pipeline import run_job
+from media_core.services import publication
 from media_core.services.processing import jobs_recover_stalled, jobs_requeue_forgotten
 from media_core.services.uploads import uploads_time_out
 
@@ -76,3 +77,8 @@ def recover_stalled_jobs() -> list[str]:
 
 def purge_idempotency_records() -> int:
     return purge_expired()
+
+
+def publication_run_due() -> dict[str, int]:
+    """Every minute: publish and unpublish the assets whose time has come."""
+    return publication.publication_run_due()

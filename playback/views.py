@@ -22,6 +22,7 @@ from foundation import credential_failures, documents
 from foundation.api.problems import problem_response
 from media_core.models import Asset, PlaybackID, Rendition
 from media_core.models.changes import KIND as ASSET_KIND
+from media_core.services import publication
 from media_core.storage import media_storage
 
 from . import path_tokens, sources, tokens
@@ -104,6 +105,10 @@ def authorise(request, playback_id: str, audience: str, token: str | None = None
         found = _find(playback_id)
     if found is None or found.asset is None or found.asset.deleted_at:
         return None, NOT_FOUND
+    # Not published (a draft, unpublished, scheduled for later): nothing to see here,
+    # whatever the policy or the token.
+    if not publication.visible(found.asset):
+        return None, NOT_FOUND
     if not origin_allowed(request, found.asset.allowed_origins):
         count_refusal("origin")
         return None, ORIGIN_DENIED
@@ -178,12 +183,17 @@ _ASSET_OF: dict[str, str] = {}
 
 
 class _MasterFacts:
-    __slots__ = ("allowed_origins", "duration", "media_prefix", "template")
+    __slots__ = ("allowed_origins", "duration", "media_prefix", "publication_status",
+                 "publish_at", "template", "unpublish_at")
 
     def __init__(self, asset: Asset, template: str):
         self.allowed_origins = asset.allowed_origins
         self.duration = asset.duration
         self.media_prefix = asset.media_prefix
+        # Publication turns on times, not only on changes: checked at every request.
+        self.publication_status = asset.publication_status
+        self.publish_at = asset.publish_at
+        self.unpublish_at = asset.unpublish_at
         self.template = template
 
 
@@ -205,7 +215,8 @@ def master(request, playback_id: str):
     if documents.enabled() and (asset_id := _ASSET_OF.get(playback_id)) is not None:
         version = documents.versions(ASSET_KIND, [asset_id])[asset_id]
         facts = documents.get(_MASTER_KIND, playback_id, version)
-        if facts is not None and origin_allowed(request, facts.allowed_origins):
+        if (facts is not None and publication.visible(facts)
+                and origin_allowed(request, facts.allowed_origins)):
             base = path_tokens.child_base(playback_id=playback_id, prefix=facts.media_prefix,
                                           expires=_child_expiry(None, facts.duration))
             return _master_response(facts.template.replace(_BASE, base), private=False)
@@ -252,7 +263,7 @@ def child_file(request, playback_id: str, expires: str, signature: str, path: st
     # a deleted playback ID or asset stops playing here at once.
     found = PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
     if (found is None or found.asset is None or found.asset.deleted_at
-            or found.asset.media_prefix != prefix):
+            or found.asset.media_prefix != prefix or not publication.visible(found.asset)):
         return NOT_FOUND.response()
     if not origin_allowed(request, found.asset.allowed_origins):
         count_refusal("origin")

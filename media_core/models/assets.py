@@ -54,6 +54,23 @@ class Asset(models.Model):
     live_stream_id = models.CharField(max_length=32, null=True, blank=True,  # noqa: DJ001
                                       db_index=True)
 
+    class Publication(models.TextChoices):
+        DRAFT = "draft"
+        SCHEDULED = "scheduled"
+        PUBLISHED = "published"
+        UNPUBLISHED = "unpublished"
+
+    # Whether viewers may play it (media_core/services/publication.py); editors decide.
+    publication_status = models.CharField(max_length=16, choices=Publication.choices,
+                                          default=Publication.DRAFT, db_index=True)
+    publish_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="A scheduled asset is published at this time, once it is ready.")
+    unpublish_at = models.DateTimeField(
+        null=True, blank=True, db_index=True,
+        help_text="A published (or scheduled) asset stops playing at this time.")
+    published_at = models.DateTimeField(null=True, blank=True)
+
     objects = AssetQuerySet.as_manager()
 
     class Meta:

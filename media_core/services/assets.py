@@ -16,7 +16,7 @@ from media_core import audit_actions, events
 from media_core.models import Asset, PlaybackID, ProcessingJob
 from media_core.processing import fetch
 
-from . import processing
+from . import processing, publication
 from .playback_ids import playback_id_make, playback_id_remove, playback_ids_remove_all
 from .records import asset_audit, asset_event
 
@@ -28,8 +28,12 @@ def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
     """A new asset from stored bytes (or a URL to fetch them from); processing starts
     when the transaction commits. A live recording starts without processing: its
     original exists only when the stream ends (asset_process_recording)."""
+    publishing = Environment.objects.filter(pk=environment_id).values_list(
+        "publishing", flat=True).first()
     with transaction.atomic():
         asset = Asset.objects.create(
+            **publication.initial_state(environment_publishing=publishing,
+                                        publish=settings.get("publish")),
             environment_id=environment_id,
             title=settings.get("title", ""),
             passthrough=settings.get("passthrough", ""),

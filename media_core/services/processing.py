@@ -23,6 +23,7 @@ from foundation.tasks import enqueue, enqueue_on_commit
 from media_core import audit_actions, events
 from media_core.models import Asset, ProcessingJob, Rendition
 
+from .publication import publication_on_ready
 from .records import asset_audit, asset_event
 
 PROCESSING = Actor.system("processing")
@@ -116,6 +117,7 @@ def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: s
                     {"status": [before, asset.status]},
                     message=f"Processed by {job.id}, attempt {job.attempts}.")
         asset_event(asset, events.ASSET_READY)
+        publication_on_ready(asset)
         enqueue_on_commit("media_core.tasks.sweep_asset_media", asset.id)
     return True
 

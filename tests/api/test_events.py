@@ -15,8 +15,9 @@ from .conftest import assert_problem, create_upload, put_file
 pytestmark = pytest.mark.django_db
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+# Published as soon as it is ready: the environment's publishing is auto.
 LIFECYCLE = ["video.upload.created", "video.asset.created", "video.upload.asset_created",
-             "video.asset.ready"]
+             "video.asset.ready", "video.asset.published"]
 
 
 @pytest.fixture
@@ -72,7 +73,8 @@ def test_the_events_list_newest_first(owner, processed):
     ids = [e["id"] for e in events(owner)]
 
     assert ids == sorted(ids, reverse=True)
-    assert events(owner)[0]["type"] == "video.asset.ready"
+    assert events(owner)[0]["type"] == "video.asset.published"
+    assert events(owner)[1]["type"] == "video.asset.ready"
     assert events(owner)[-1]["type"] == "video.upload.created"
 
 
@@ -91,10 +93,10 @@ def test_type_filters_the_events(owner, processed):
 def test_after_returns_only_later_events(owner, processed):
     oldest_first = list(reversed(events(owner)))
     upload_created = next(e for e in oldest_first if e["type"] == "video.upload.created")
-    asset_ready = next(e for e in oldest_first if e["type"] == "video.asset.ready")
+    newest = oldest_first[-1]
 
     later = events(owner, f"&after={upload_created['id']}")
-    none = events(owner, f"&after={asset_ready['id']}")
+    none = events(owner, f"&after={newest['id']}")
 
     assert upload_created["id"] not in {e["id"] for e in later}
     assert {e["type"] for e in later} == set(LIFECYCLE) - {"video.upload.created"}

@@ -68,8 +68,8 @@ def test_a_run_with_a_reconnect_becomes_one_ready_asset(owner, ingest, rec_dir, 
     assert stored.master_name == f"recordings/{asset_id}/recording.mp4"
     assert stored.jobs.count() == 1
     assert not any(f.exists() for f in files)
-    assert event_types(owner, asset_id)[-2:] == ["video.asset.live_stream_completed",
-                                                 "video.asset.ready"]
+    assert event_types(owner, asset_id)[-3:] == ["video.asset.live_stream_completed",
+                                                 "video.asset.ready", "video.asset.published"]
     playback_id = asset["playback_ids"][0]["id"]
     assert owner.get(f"/v/{playback_id}.m3u8").status_code == 200
 

@@ -28,7 +28,7 @@ def test_a_clip_becomes_ready_with_renditions_and_a_poster(environment, sync_tas
     job = asset.jobs.get()
     assert (job.status, job.attempts, job.progress) == (ProcessingJob.Status.SUCCEEDED, 1, 1.0)
     types = list(Event.objects.filter(object_id=asset.id).order_by("id").values_list("type", flat=True))
-    assert types == ["video.asset.created", "video.asset.ready"]
+    assert types == ["video.asset.created", "video.asset.ready", "video.asset.published"]
 
 
 def test_random_bytes_end_errored_as_non_video(environment, sync_tasks, tmp_path):
