@@ -168,6 +168,7 @@ _STATE_COLOURS = {
     "ready": "#1b7f3b", "succeeded": "#1b7f3b", "asset_created": "#1b7f3b", "active": "#1b7f3b",
     "errored": "#ba2121", "failed": "#ba2121", "timed_out": "#ba2121", "revoked": "#ba2121",
     "preparing": "#a05a00", "queued": "#a05a00", "running": "#a05a00", "waiting": "#a05a00",
+    "published": "#1b7f3b", "scheduled": "#a05a00", "unpublished": "#ba2121",
 }
 
 

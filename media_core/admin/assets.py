@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -45,6 +44,7 @@ from media_core.services.assets import (
 )
 from webhooks.models import Event
 
+from .publication import AssetForm, PublicationAdminMixin
 from .upload_page import UploadPageMixin
 
 STUCK_PREPARING = timedelta(minutes=30)
@@ -183,26 +183,23 @@ class ProcessingJobInline(ReadOnlyInline):
         return job_fact(job, "stage", job.stage or "-")
 
 
-class AssetForm(forms.ModelForm):
-    class Meta:
-        model = Asset
-        fields = ["title", "passthrough"]
-
-
 @admin.register(Asset)
-class AssetAdmin(UploadPageMixin, admin.ModelAdmin):
+class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
     form = AssetForm
-    list_display = ["id", "title", "state", "progress", "duration", "max_resolution",
-                    "environment", "upload_link", "created_at"]
-    list_filter = [AssetAttentionFilter, "status", DeletedFilter, "environment"]
+    list_display = ["id", "title", "state", "publication", "progress", "duration",
+                    "max_resolution", "environment", "upload_link", "created_at"]
+    list_filter = [AssetAttentionFilter, "status", "publication_status", DeletedFilter,
+                   "environment"]
     list_select_related = ["environment", "upload"]
     search_fields = ["=id", "title", "passthrough", "=upload__id", "=playback_ids__id",
                      "=jobs__id"]
-    actions = ["retry_processing", "delete_with_media"]
+    actions = ["publish_now", "unpublish_now", "retry_processing", "delete_with_media"]
     inlines = [PlaybackIDInline, RenditionInline, ProcessingJobInline]
     fieldsets = [
         (None, {"fields": ["id", "environment", "state", "title", "passthrough", "created_at",
                            "ready_at", "deleted_at"]}),
+        ("Publication", {"fields": ["publication", "published_at", "publish_at",
+                                    "unpublish_at"]}),
         ("Processing", {"fields": ["latest_job", "error_type", "error_list", "duration",
                                    "aspect_ratio", "max_resolution", "track_list",
                                    "master_name", "master_size", "media_prefix"]}),
@@ -213,7 +210,7 @@ class AssetAdmin(UploadPageMixin, admin.ModelAdmin):
         "id", "environment", "state", "created_at", "ready_at", "deleted_at", "latest_job",
         "error_type", "error_list", "duration", "aspect_ratio", "max_resolution", "track_list",
         "master_name", "master_size", "media_prefix", "playback", "upload_link", "jobs_link",
-        "audit_trail", "events_link",
+        "audit_trail", "events_link", "publication", "published_at",
     ]
 
     def get_queryset(self, request):
@@ -221,7 +218,8 @@ class AssetAdmin(UploadPageMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.deleted_at:
-            return [*self.readonly_fields, *AssetForm.Meta.fields]
+            return [*self.readonly_fields, *AssetForm.Meta.fields,
+                    *AssetForm.Meta.schedule_fields]
         return self.readonly_fields
 
     # Assets come from uploads (and live recordings); they are not made by hand.
@@ -239,10 +237,12 @@ class AssetAdmin(UploadPageMixin, admin.ModelAdmin):
         return user_may(request, "delete", Asset)
 
     def save_model(self, request, obj, form, change):
+        actor = Actor.for_user(request.user)
         fields = {name: form.cleaned_data[name] for name in form.changed_data
                   if name in AssetForm.Meta.fields}
         if fields:
-            asset_update(asset=obj, actor=Actor.for_user(request.user), **fields)
+            asset_update(asset=obj, actor=actor, **fields)
+        self.save_schedule(request, obj, form, actor)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         failed = (obj is not None and obj.status == Asset.Status.ERRORED

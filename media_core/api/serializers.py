@@ -69,6 +69,11 @@ class NewAssetSettingsSerializer(serializers.Serializer):
     )
     allowed_origins = serializers.ListField(child=OriginField(), required=False,
                                             max_length=50, help_text=ALLOWED_ORIGINS_HELP)
+    publish = serializers.BooleanField(
+        required=False,
+        help_text="false: the asset stays a draft until someone publishes it, even in an "
+                  "environment that publishes new assets when they are ready. Absent: the "
+                  "environment's `publishing` setting decides (auto, or review: draft).")
 
 
 @extend_schema_serializer(examples=[OpenApiExample(
@@ -126,6 +131,16 @@ class AssetUpdateSerializer(serializers.Serializer):
                                             max_length=50, help_text=ALLOWED_ORIGINS_HELP)
 
 
+@extend_schema_serializer(examples=[
+    OpenApiExample("Now", request_only=True, value={}),
+    OpenApiExample("At a time to come", request_only=True, value={"at": "2030-01-01T09:00:00Z"}),
+])
+class PublicationSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text="When (RFC 3339); absent, null or past: now.")
+
+
 @extend_schema_serializer(examples=[OpenApiExample(
     "A playback ID that needs a signed token", request_only=True, value={"policy": "signed"},
 )])
@@ -168,7 +183,8 @@ class AssetSerializer(serializers.ModelSerializer):
             "id", "status", "title", "passthrough", "duration", "aspect_ratio",
             "max_resolution", "tracks", "renditions", "playback_ids", "allowed_origins", "errors",
             "upload_id",
-            "live_stream_id", "progress", "created_at",
+            "live_stream_id", "progress", "publication_status", "publish_at", "unpublish_at",
+            "published_at", "created_at",
         ]
 
     @extend_schema_field(RenditionSerializer(many=True))

@@ -10,6 +10,7 @@ from foundation.errors import DomainError, NotFound
 from foundation.ids import looks_like
 from media_core import documents, selectors
 from media_core.services import assets as asset_services
+from media_core.services import publication
 from media_core.services import uploads as upload_services
 
 from .serializers import (
@@ -18,6 +19,7 @@ from .serializers import (
     AssetUpdateSerializer,
     PlaybackIdCreateSerializer,
     PlaybackIdSerializer,
+    PublicationSerializer,
     UploadCreateSerializer,
     UploadSerializer,
 )
@@ -191,6 +193,44 @@ class AssetRetryView(ApiView):
         asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
         asset_services.asset_retry(asset=asset, actor=self.actor)
         return _asset_response(asset_id, self.environment_id, status.HTTP_202_ACCEPTED)
+
+
+class _PublicationView(ApiView):
+    required_scopes = {"POST": "assets:write"}
+    serializer_class = AssetSerializer
+    change = None
+
+    def post(self, request, asset_id: str):
+        asset = selectors.asset_get(environment_id=self.environment_id, asset_id=asset_id)
+        params = PublicationSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        type(self).change(asset=asset, actor=self.actor, at=params.validated_data.get("at"))
+        return _asset_response(asset_id, self.environment_id)
+
+
+class AssetPublishView(_PublicationView):
+    change = staticmethod(publication.asset_publish)
+
+    @extend_schema(operation_id="publish_asset", summary="Publish an asset, now or at a time",
+                   request=PublicationSerializer, responses={200: AssetSerializer},
+                   description="Now: the asset must be `ready` (409 `asset_not_ready` "
+                               "otherwise). With a future `at`: `scheduled`, published at "
+                               "that time once it is ready. Until it is published its "
+                               "playback IDs answer 404.")
+    def post(self, request, asset_id: str):
+        return super().post(request, asset_id)
+
+
+class AssetUnpublishView(_PublicationView):
+    change = staticmethod(publication.asset_unpublish)
+
+    @extend_schema(operation_id="unpublish_asset", summary="Unpublish an asset, now or at a time",
+                   request=PublicationSerializer, responses={200: AssetSerializer},
+                   description="Now: `unpublished`, its playback IDs answer 404 at once. "
+                               "With a future `at`: it stops playing at that time. A draft "
+                               "or unpublished asset: 409.")
+    def post(self, request, asset_id: str):
+        return super().post(request, asset_id)
 
 
 class PlaybackIdListView(ApiView):

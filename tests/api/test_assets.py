@@ -203,6 +203,6 @@ def test_deleting_a_playback_id_answers_204_and_stops_playback_at_once(owner, an
 
 
 def test_the_asset_events_show_the_asset_as_the_api_does(owner, ready_asset):
-    ready = Event.objects.get(object_id=ready_asset["id"], type="video.asset.ready")
+    published = Event.objects.get(object_id=ready_asset["id"], type="video.asset.published")
 
-    assert ready.data == ready_asset
+    assert published.data == ready_asset

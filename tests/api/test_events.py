@@ -63,7 +63,11 @@ def test_event_data_is_the_object_as_the_api_showed_it_then(owner, processed):
 
     assert by_type["video.upload.created"]["data"] == processed["created"]
     assert by_type["video.upload.asset_created"]["data"] == processed["upload"]
-    assert by_type["video.asset.ready"]["data"] == processed["asset"]
+    # Ready, then published at once (publishing: auto): the last event shows it as now.
+    assert by_type["video.asset.published"]["data"] == processed["asset"]
+    assert by_type["video.asset.ready"]["data"] == {
+        **processed["asset"], "publication_status": "scheduled",
+        "publish_at": by_type["video.asset.ready"]["data"]["publish_at"], "published_at": None}
     assert by_type["video.asset.ready"]["object"] == {"type": "asset",
                                                       "id": processed["asset"]["id"]}
     assert by_type["video.asset.created"]["data"]["status"] == "preparing"

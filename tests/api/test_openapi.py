@@ -128,6 +128,7 @@ def test_every_operation_documents_its_errors_as_problem_documents(schema):
 
 
 VERBS = {"list", "get", "create", "update", "delete", "cancel", "retry", "enable", "disable",
+         "publish", "unpublish",
          "complete", "reset", "rotate", "replay"}
 
 

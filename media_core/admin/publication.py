@@ -1,0 +1,85 @@
+"""Publication in the admin: the form fields that schedule it, the actions that publish
+and unpublish now, and how the library shows it. Every change goes through
+media_core/services/publication.py."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from foundation.admin import apply_to_each, state_label, user_may
+from foundation.context import Actor
+from foundation.errors import DomainError
+from media_core.models import Asset
+from media_core.services import publication
+
+
+class AssetForm(forms.ModelForm):
+    """The editable fields, and the publication times an editor schedules (saved through
+    the publication service, never written directly)."""
+
+    class Meta:
+        model = Asset
+        fields = ["title", "passthrough"]
+        schedule_fields = ["publish_at", "unpublish_at"]
+
+    publish_at = forms.SplitDateTimeField(
+        required=False, widget=admin.widgets.AdminSplitDateTime,
+        label="Publish at", help_text="Schedule publication: a time to come. Once it has "
+        "come and the asset is ready, its playback IDs play.")
+    unpublish_at = forms.SplitDateTimeField(
+        required=False, widget=admin.widgets.AdminSplitDateTime,
+        label="Unpublish at", help_text="Schedule the end: a time to come.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.Meta.schedule_fields:
+            self.initial.setdefault(name, getattr(self.instance, name))
+
+    def clean(self):
+        cleaned = super().clean()
+        now = timezone.now()
+        for name in self.Meta.schedule_fields:
+            value = cleaned.get(name)
+            if name in self.changed_data and value is not None and value <= now:
+                self.add_error(name, "Choose a time to come; to act now, use the Publish "
+                                     "or Unpublish action.")
+        return cleaned
+
+
+class PublicationAdminMixin:
+    def save_schedule(self, request, obj: Asset, form: AssetForm, actor: Actor) -> None:
+        schedule = {"publish_at": publication.asset_publish,
+                    "unpublish_at": publication.asset_unpublish}
+        for name, change_it in schedule.items():
+            at = form.cleaned_data.get(name)
+            if name in form.changed_data and at is not None:
+                try:
+                    change_it(asset=obj, actor=actor, at=at)
+                except DomainError as exc:
+                    messages.error(request, exc.detail)
+
+    @admin.action(description="Publish now", permissions=["publish"])
+    def publish_now(self, request, queryset):
+        apply_to_each(request, queryset,
+                      lambda asset, actor: publication.asset_publish(asset=asset, actor=actor),
+                      done="Published")
+
+    @admin.action(description="Unpublish now", permissions=["publish"])
+    def unpublish_now(self, request, queryset):
+        apply_to_each(request, queryset,
+                      lambda asset, actor: publication.asset_unpublish(asset=asset, actor=actor),
+                      done="Unpublished")
+
+    def has_publish_permission(self, request) -> bool:
+        return user_may(request, "change", Asset)
+
+    @admin.display(description="publication", ordering="publication_status")
+    def publication(self, asset: Asset) -> str:
+        status = asset.publication_status
+        when = {"scheduled": asset.publish_at, "published": asset.unpublish_at}.get(status)
+        if when is None:
+            return state_label(status)
+        local = timezone.localtime(when).strftime("%Y-%m-%d %H:%M")
+        return state_label(status, f"until {local}" if status == "published" else local)

@@ -1,0 +1,85 @@
+"""Editors publish, unpublish and schedule in the admin, through the publication service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from foundation.admin import change_url, changelist_url
+from media_core.models import Asset
+from tests.api.test_publication import finish, new_asset
+
+from .conftest import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def draft(environment, tmp_path) -> Asset:
+    return finish(new_asset(environment, tmp_path, publish=False, title="Launch film"))
+
+
+def test_the_library_shows_publication_and_filters_it(admin_client, draft):
+    page = admin_client.get(changelist_url(Asset)).content.decode()
+    assert "Launch film" in page and ">draft<" in page
+
+    drafts = admin_client.get(changelist_url(Asset), {"publication_status__exact": "draft"})
+    published = admin_client.get(changelist_url(Asset),
+                                 {"publication_status__exact": "published"})
+    assert "Launch film" in drafts.content.decode()
+    assert "Launch film" not in published.content.decode()
+
+
+def test_publish_and_unpublish_actions_go_through_the_service(admin_client, run_action, draft,
+                                                               anonymous):
+    playback_id = draft.playback_ids.get().id
+
+    page = run_action(admin_client, Asset, "publish_now", [draft])
+
+    assert "Published 1 asset." in page.content.decode()
+    draft.refresh_from_db()
+    assert draft.publication_status == "published"
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 200
+
+    page = run_action(admin_client, Asset, "unpublish_now", [draft])
+
+    assert "Unpublished 1 asset." in page.content.decode()
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 404
+
+
+def test_publishing_an_asset_still_being_prepared_says_why_not(admin_client, run_action,
+                                                                environment, tmp_path):
+    preparing = new_asset(environment, tmp_path, publish=False)
+
+    page = run_action(admin_client, Asset, "publish_now", [preparing]).content.decode()
+
+    assert "Only a ready asset can be published now" in page
+    preparing.refresh_from_db()
+    assert preparing.publication_status == "draft"
+
+
+def test_an_editor_schedules_publication_on_the_asset_page(admin_client, draft):
+    at = timezone.localtime() + timedelta(hours=2)
+    data = form_data(admin_client.get(change_url(draft)), "asset_form")
+    data.update({"publish_at_0": at.strftime("%Y-%m-%d"), "publish_at_1": at.strftime("%H:%M:%S")})
+
+    assert admin_client.post(change_url(draft), data).status_code == 302
+
+    draft.refresh_from_db()
+    assert draft.publication_status == "scheduled"
+    assert abs((draft.publish_at - at).total_seconds()) < 1
+
+
+def test_a_time_gone_by_is_refused_with_a_message(admin_client, draft):
+    at = timezone.localtime() - timedelta(hours=1)
+    data = form_data(admin_client.get(change_url(draft)), "asset_form")
+    data.update({"publish_at_0": at.strftime("%Y-%m-%d"), "publish_at_1": at.strftime("%H:%M:%S")})
+
+    page = admin_client.post(change_url(draft), data)
+
+    assert page.status_code == 200
+    assert "Choose a time to come" in page.content.decode()
+    draft.refresh_from_db()
+    assert draft.publication_status == "draft"
