@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from foundation.errors import NotFound
 from media_core.models import Asset, PlaybackID, ProcessingJob, Rendition, Upload
@@ -28,12 +28,20 @@ def asset_list(*, environment_id: str) -> QuerySet[Asset]:
         Asset.objects.filter(environment_id=environment_id, deleted_at__isnull=True))
 
 
-def asset_page_ids(*, environment_id: str, limit: int, before: str | None = None) -> list[str]:
-    """The ids of a page of the asset list, newest first (ids sort by creation time).
+def asset_page_ids(*, environment_id: str, limit: int, before: str | None = None,
+                   filters: dict | None = None) -> list[str]:
+    """The ids of a page of the asset list, newest first (ids sort by creation time),
+    narrowed by `filters` (AssetFilters' cleaned values).
 
-    Written as SQL: the ORM's building of this one statement cost more than running it,
-    and every poll of a list makes it (the assets' documents are kept, media_core/documents.py).
-    """
+    Unfiltered it is written as SQL: the ORM's building of this one statement cost more
+    than running it, and every poll of a list makes it (the assets' documents are kept,
+    media_core/documents.py)."""
+    if filters:
+        assets = _filtered(Asset.objects.filter(environment_id=environment_id,
+                                                deleted_at__isnull=True), filters)
+        if before is not None:
+            assets = assets.filter(pk__lt=before)
+        return list(assets.order_by("-pk").values_list("pk", flat=True)[:limit])
     table = connection.ops.quote_name(Asset._meta.db_table)
     sql = f"SELECT id FROM {table} WHERE environment_id = %s AND deleted_at IS NULL"
     params: list = [environment_id]
@@ -43,6 +51,22 @@ def asset_page_ids(*, environment_id: str, limit: int, before: str | None = None
     with connection.cursor() as cursor:
         cursor.execute(sql + " ORDER BY id DESC LIMIT %s", [*params, limit])
         return [row[0] for row in cursor.fetchall()]
+
+
+def _filtered(assets: QuerySet[Asset], filters: dict) -> QuerySet[Asset]:
+    exact = {"status": "status", "publication_status": "publication_status",
+             "live_stream_id": "live_stream_id", "upload_id": "upload__id",
+             "created_after": "created_at__gte", "created_before": "created_at__lt"}
+    assets = assets.filter(**{exact[name]: value for name, value in filters.items()
+                              if name in exact})
+    if tag := filters.get("tag"):
+        # A tag is a JSON string in the list; tags cannot hold a quote, so this is exact
+        # (but for case), on SQLite and PostgreSQL alike.
+        assets = assets.filter(tags__icontains=f'"{tag}"')
+    if q := filters.get("q"):
+        assets = assets.filter(Q(title__icontains=q) | Q(description__icontains=q)
+                               | Q(tags__icontains=q))
+    return assets
 
 
 def asset_get(*, environment_id: str, asset_id: str) -> Asset:

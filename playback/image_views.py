@@ -78,7 +78,13 @@ def thumbnail(request, playback_id: str, fmt: str):
         if denied:
             return denied.response()
         found, asset, _ = authorised
-        return _respond(found, images.Image("image/jpeg", f"{asset.media_prefix}/{POSTER_NAME}"))
+        if asset.poster_time is None:
+            return _respond(found, images.Image("image/jpeg",
+                                                f"{asset.media_prefix}/{POSTER_NAME}"))
+        # The editor's poster frame (clamped to the video), made once like any thumbnail.
+        at = min(asset.poster_time, float(asset.duration or 0))
+        return _image(request, playback_id, "t", lambda asset: images.thumbnail_request(
+            asset, {"time": f"{at:.3f}"}, fmt))
     return _image(request, playback_id, "t",
                   lambda asset: images.thumbnail_request(asset, request.GET, fmt))
 

@@ -331,7 +331,17 @@ def embed(request, playback_id: str):
         "poster_url": poster,
         "autoplay": request.GET.get("autoplay") in ("1", "true"),
         "muted": request.GET.get("muted") in ("1", "true"),
+        "chapters": [{**chapter, "clock": _clock(chapter["start"])}
+                     for chapter in asset.chapters or []],
     })
+
+
+def _clock(seconds: float) -> str:
+    """1:02:03 or 2:03, as players show times."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _source_embed(request, found: PlaybackID, source, obj, token: str | None):

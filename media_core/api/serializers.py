@@ -54,7 +54,55 @@ ALLOWED_ORIGINS_HELP = ("Origins whose pages may play or embed the asset (checke
                         "Origin/Referer); empty or absent: any origin.")
 
 
-class NewAssetSettingsSerializer(serializers.Serializer):
+class ChapterSerializer(serializers.Serializer):
+    start = serializers.FloatField(min_value=0, max_value=7 * 24 * 3600,
+                                   help_text="Seconds from the start.")
+    title = serializers.CharField(max_length=255)
+
+
+def _no_quotes(value: str) -> str:
+    if '"' in value:
+        raise serializers.ValidationError('A tag cannot contain ".')
+    return value
+
+
+class AssetMetadataSerializer(serializers.Serializer):
+    """What editors write about an asset; every field optional."""
+
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=64, validators=[_no_quotes]), required=False,
+        max_length=50, help_text="Up to 50 short labels; `tag=` filters the list by one.")
+    metadata = serializers.DictField(
+        child=serializers.CharField(max_length=1024, allow_blank=True), required=False,
+        help_text="Free key/value pairs, strings, at most 50 keys of up to 64 characters.")
+    chapters = ChapterSerializer(many=True, required=False, max_length=500,
+                                 help_text="In order of `start`; the embed player lists them.")
+    poster_time = serializers.FloatField(
+        required=False, allow_null=True, min_value=0,
+        help_text="Seconds: the frame of the default thumbnail and the embed's poster.")
+
+    def validate_tags(self, tags: list[str]) -> list[str]:
+        return list(dict.fromkeys(tag.strip() for tag in tags if tag.strip()))
+
+    def validate_metadata(self, metadata: dict) -> dict:
+        if len(metadata) > 50:
+            raise serializers.ValidationError("At most 50 keys.")
+        if long := [key for key in metadata if not 0 < len(key) <= 64]:
+            raise serializers.ValidationError(f"Keys are 1 to 64 characters: {long[0]!r}.")
+        return metadata
+
+    def validate_chapters(self, chapters: list[dict]) -> list[dict]:
+        starts = [chapter["start"] for chapter in chapters]
+        for number, (before, after) in enumerate(zip(starts, starts[1:], strict=False), 2):
+            if after <= before:
+                raise serializers.ValidationError(
+                    f"Chapter {number} starts at {after} s, not after chapter {number - 1} "
+                    f"({before} s): give chapters in order of start.")
+        return [{"start": chapter["start"], "title": chapter["title"]} for chapter in chapters]
+
+
+class NewAssetSettingsSerializer(AssetMetadataSerializer):
     title = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     playback_policy = serializers.ListField(
@@ -121,10 +169,14 @@ class AssetCreateSerializer(NewAssetSettingsSerializer):
 
 
 @extend_schema_serializer(examples=[OpenApiExample(
-    "A new title", request_only=True,
-    value={"title": "Product launch (final cut)", "passthrough": "cms-item-4712"},
+    "A new title, tags and chapters", request_only=True,
+    value={"title": "Product launch (final cut)", "passthrough": "cms-item-4712",
+           "description": "The keynote, with the demo.", "tags": ["keynote", "2030"],
+           "metadata": {"campaign": "spring"},
+           "chapters": [{"start": 0, "title": "Welcome"}, {"start": 95.5, "title": "Demo"}],
+           "poster_time": 12.0},
 )])
-class AssetUpdateSerializer(serializers.Serializer):
+class AssetUpdateSerializer(AssetMetadataSerializer):
     title = serializers.CharField(max_length=512, required=False, allow_blank=True)
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True)
     allowed_origins = serializers.ListField(child=OriginField(), required=False,
@@ -147,6 +199,22 @@ class PublicationSerializer(serializers.Serializer):
 class PlaybackIdCreateSerializer(serializers.Serializer):
     # The model's choices, so the schema shares one PolicyEnum with PlaybackIdSerializer.
     policy = serializers.ChoiceField(choices=PlaybackID.Policy.choices)
+
+
+class AssetFiltersSerializer(serializers.Serializer):
+    """The asset list's filters (query parameters), each optional; they combine."""
+
+    status = serializers.ChoiceField(choices=Asset.Status.choices, required=False)
+    publication_status = serializers.ChoiceField(choices=Asset.Publication.choices,
+                                                 required=False)
+    tag = serializers.CharField(max_length=64, required=False, validators=[_no_quotes],
+                                help_text="Assets that carry this tag (any case).")
+    q = serializers.CharField(max_length=200, required=False,
+                              help_text="Words in the title, the description or the tags.")
+    live_stream_id = serializers.CharField(max_length=32, required=False)
+    upload_id = serializers.CharField(max_length=32, required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
 
 
 # --- output -----------------------------------------------------------------------
@@ -183,7 +251,8 @@ class AssetSerializer(serializers.ModelSerializer):
             "id", "status", "title", "passthrough", "duration", "aspect_ratio",
             "max_resolution", "tracks", "renditions", "playback_ids", "allowed_origins", "errors",
             "upload_id",
-            "live_stream_id", "progress", "publication_status", "publish_at", "unpublish_at",
+            "live_stream_id", "progress", "description", "tags", "metadata", "chapters",
+            "poster_time", "publication_status", "publish_at", "unpublish_at",
             "published_at", "created_at",
         ]
 

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from foundation.api import conditional
 from foundation.api.pagination import decode_cursor, encode_cursor, parse_limit
 from foundation.api.views import ApiView
-from foundation.errors import DomainError, NotFound
+from foundation.errors import DomainError, NotFound, ValidationFailed
 from foundation.ids import looks_like
 from media_core import documents, selectors
 from media_core.services import assets as asset_services
@@ -15,6 +15,7 @@ from media_core.services import uploads as upload_services
 
 from .serializers import (
     AssetCreateSerializer,
+    AssetFiltersSerializer,
     AssetSerializer,
     AssetUpdateSerializer,
     PlaybackIdCreateSerializer,
@@ -47,8 +48,17 @@ def _asset_page(environment_id: str, params) -> bytes:
     ids in one query, their documents built once per change."""
     limit = parse_limit(params.get("limit"))
     cursor = params.get("cursor")
+    filters = None
+    if any(name in params for name in AssetFiltersSerializer().fields):
+        checked = AssetFiltersSerializer(data=params)
+        if not checked.is_valid():
+            raise ValidationFailed("A filter of the asset list is not valid.",
+                                   errors=checked.errors)
+        filters = {name: value for name, value in checked.validated_data.items()
+                   if value not in ("", None)}
     page = selectors.asset_page_ids(environment_id=environment_id, limit=limit + 1,
-                                    before=decode_cursor(cursor) if cursor else None)
+                                    before=decode_cursor(cursor) if cursor else None,
+                                    filters=filters)
     next_cursor = encode_cursor(page[limit - 1]) if len(page) > limit else None
     page = page[:limit]
     found = documents.asset_documents(environment_id, page)
@@ -111,8 +121,9 @@ class AssetListView(ApiView):
     throttle_scope = "uploads"
     serializer_class = AssetSerializer
 
-    @extend_schema(operation_id="list_assets",
-                   summary="List assets", responses=AssetSerializer(many=True))
+    @extend_schema(operation_id="list_assets", parameters=[AssetFiltersSerializer],
+                   summary="List assets, newest first, optionally filtered",
+                   responses=AssetSerializer(many=True))
     def get(self, request):
         return Response(orjson.loads(_asset_page(self.environment_id, request.query_params)))
 

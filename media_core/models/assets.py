@@ -54,6 +54,17 @@ class Asset(models.Model):
     live_stream_id = models.CharField(max_length=32, null=True, blank=True,  # noqa: DJ001
                                       db_index=True)
 
+    # What editors write about it (media_core/metadata.py checks the shapes).
+    description = models.TextField(blank=True, max_length=5000)
+    tags = models.JSONField(default=list, blank=True, help_text="Short labels, for search.")
+    metadata = models.JSONField(default=dict, blank=True,
+                                help_text="Free key/value pairs (strings), at most 50.")
+    chapters = models.JSONField(default=list, blank=True,
+                                help_text='[{"start": seconds, "title": "..."}], in order.')
+    poster_time = models.FloatField(null=True, blank=True,
+                                    help_text="Seconds: the frame of the default thumbnail "
+                                              "and the embed's poster.")
+
     class Publication(models.TextChoices):
         DRAFT = "draft"
         SCHEDULED = "scheduled"

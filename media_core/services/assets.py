@@ -20,6 +20,9 @@ from . import processing, publication
 from .playback_ids import playback_id_make, playback_id_remove, playback_ids_remove_all
 from .records import asset_audit, asset_event
 
+# What editors write about an asset (media_core/api/serializers.AssetMetadataSerializer).
+METADATA_FIELDS = ("description", "tags", "metadata", "chapters", "poster_time")
+
 
 def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
                  master_name: str = "", master_size: int | None = None,
@@ -43,6 +46,7 @@ def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
             master_size=master_size,
             input_url=input_url,
             live_stream_id=live_stream_id,
+            **{name: settings[name] for name in METADATA_FIELDS if name in settings},
         )
         for policy in settings.get("playback_policy", []):
             playback_id_make(environment_id=environment_id, asset=asset, policy=policy)
@@ -126,7 +130,7 @@ def asset_create_from_url(*, environment_id: str, actor: Actor, url: str,
 
 
 def asset_update(*, asset: Asset, actor: Actor, **fields) -> Asset:
-    editable = {"title", "passthrough", "allowed_origins"}
+    editable = {"title", "passthrough", "allowed_origins", *METADATA_FIELDS}
     unknown = set(fields) - editable
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from tests.browser import chromium_page
 from tests.clips import make_clip
 from tests.e2e.test_vod_flow import _create_upload, _put, _wait_for
 
 pytestmark = pytest.mark.e2e
+
+CHAPTERS_SCREENSHOT = "/tmp/embed-chapters.png"
 
 
 def test_the_embed_page_plays_the_asset_in_chromium(platform, environment, make_key, tmp_path):
@@ -33,6 +36,40 @@ def test_the_embed_page_plays_the_asset_in_chromium(platform, environment, make_
     segments = [url for url, status in fetched if url.endswith(".m4s") and status == 200]
     assert any("/audio/" in url for url in segments)
     assert any("/360p/" in url or "/240p/" in url for url in segments)
+
+
+def test_an_editor_s_chapters_seek_and_unpublishing_stops_the_embed(platform, environment,
+                                                                    make_key, tmp_path):
+    _, secret = make_key(environment)
+    auth = {"Authorization": f"Bearer {secret}"}
+    platform.start_worker()
+    upload = _create_upload(platform, secret)
+    asset_id = _put(upload["url"], make_clip(tmp_path / "clip.mp4", seconds=6,
+                                             size="640x360"))["asset_id"]
+    asset = _wait_for(platform, secret, asset_id, "ready")
+    playback_id = asset["playback_ids"][0]["id"]
+    assert asset["publication_status"] == "published"
+    chapters = [{"start": 0, "title": "Opening"}, {"start": 4, "title": "The end credits"}]
+    requests.patch(f"{platform.base_url}/api/v1/assets/{asset_id}", json={"chapters": chapters},
+                   headers=auth, timeout=10).raise_for_status()
+
+    with chromium_page() as page:
+        page.set_viewport_size({"width": 960, "height": 540})
+        page.goto(f"{platform.base_url}/embed/{playback_id}?muted=1")
+        page.click("#chapters > button")
+        page.screenshot(path=CHAPTERS_SCREENSHOT)
+        page.click("text=The end credits")
+        page.wait_for_function("document.getElementById('player').currentTime >= 4",
+                               timeout=30_000)
+        current = page.inner_text("#chapters li button.current")
+
+        requests.post(f"{platform.base_url}/api/v1/assets/{asset_id}/unpublish", json={},
+                      headers=auth, timeout=10).raise_for_status()
+        gone = page.goto(f"{platform.base_url}/embed/{playback_id}")
+
+        assert "The end credits" in current
+        assert gone.status == 404
+        assert "does not exist" in page.inner_text("body")
 
 
 def test_the_embed_page_says_so_when_the_video_does_not_exist(platform):

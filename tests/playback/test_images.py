@@ -113,6 +113,18 @@ def test_a_later_time_shows_a_later_frame(anonymous, pid):
     assert early != late
 
 
+def test_the_editor_s_poster_time_is_the_default_thumbnail(anonymous, owner, asset, pid):
+    default = body(anonymous.get(f"/v/{pid}/thumbnail.jpg"))
+    at_five = body(anonymous.get(f"/v/{pid}/thumbnail.jpg", {"time": 5}))
+
+    owner.patch(f"/api/v1/assets/{asset.id}", {"poster_time": 5}, format="json")
+    chosen = body(anonymous.get(f"/v/{pid}/thumbnail.jpg"))
+
+    assert chosen[:2] == b"\xff\xd8"
+    assert chosen != default
+    assert chosen == at_five
+
+
 def test_the_very_end_of_the_video_still_gives_a_frame(anonymous, pid, tmp_path):
     response = anonymous.get(f"/v/{pid}/thumbnail.jpg", {"time": 6, "width": 160})
 
