@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from django_q.conf import Conf
@@ -16,17 +17,19 @@ ADMIN = Actor.system("tests")
 
 @pytest.fixture(autouse=True, scope="session")
 def _own_redis_names():
-    """Under pytest-xdist, each test process keeps its cache entries and channel groups
-    apart from the others' on a shared Redis (each already has its own database)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
-        return
+    """Each test process keeps its cache entries, budget windows and channel groups apart
+    from every other's on a shared Redis: the other xdist worker's, and another test
+    run's on the same machine (each process empties its own budget windows before every
+    test, which would otherwise reach into theirs)."""
     from django.conf import settings
 
-    settings.CACHES["default"]["KEY_PREFIX"] = f"kino-test-{worker}"
+    if "default" not in settings.CACHES or "KEY_PREFIX" not in settings.CACHES["default"]:
+        return
+    name = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{uuid.uuid4().hex[:8]}"
+    settings.CACHES["default"]["KEY_PREFIX"] = f"kino-test-{name}"
     layer = settings.CHANNEL_LAYERS["default"]
     if "CONFIG" in layer:
-        layer["CONFIG"]["prefix"] = f"asgi-test-{worker}"
+        layer["CONFIG"]["prefix"] = f"asgi-test-{name}"
 
 
 @pytest.fixture(autouse=True)

@@ -44,7 +44,8 @@ from media_core.services.assets import (
 )
 from webhooks.models import Event
 
-from .publication import AssetForm, PublicationAdminMixin
+from .asset_form import AssetForm
+from .publication import PublicationAdminMixin
 from .upload_page import UploadPageMixin
 
 STUCK_PREPARING = timedelta(minutes=30)
@@ -191,13 +192,15 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
     list_filter = [AssetAttentionFilter, "status", "publication_status", DeletedFilter,
                    "environment"]
     list_select_related = ["environment", "upload"]
-    search_fields = ["=id", "title", "passthrough", "=upload__id", "=playback_ids__id",
+    search_fields = ["=id", "title", "description", "tags", "passthrough", "=upload__id", "=playback_ids__id",
                      "=jobs__id"]
     actions = ["publish_now", "unpublish_now", "retry_processing", "delete_with_media"]
     inlines = [PlaybackIDInline, RenditionInline, ProcessingJobInline]
     fieldsets = [
         (None, {"fields": ["id", "environment", "state", "title", "passthrough", "created_at",
                            "ready_at", "deleted_at"]}),
+        ("Description", {"fields": ["description", "tags", "metadata", "chapters",
+                                    "poster_time"]}),
         ("Publication", {"fields": ["publication", "published_at", "publish_at",
                                     "unpublish_at"]}),
         ("Processing", {"fields": ["latest_job", "error_type", "error_list", "duration",

@@ -1,10 +1,9 @@
-"""Publication in the admin: the form fields that schedule it, the actions that publish
-and unpublish now, and how the library shows it. Every change goes through
+"""Publication in the admin: saving the times the form schedules, the actions that
+publish and unpublish now, and how the library shows it. Every change goes through
 media_core/services/publication.py."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
@@ -14,38 +13,7 @@ from foundation.errors import DomainError
 from media_core.models import Asset
 from media_core.services import publication
 
-
-class AssetForm(forms.ModelForm):
-    """The editable fields, and the publication times an editor schedules (saved through
-    the publication service, never written directly)."""
-
-    class Meta:
-        model = Asset
-        fields = ["title", "passthrough"]
-        schedule_fields = ["publish_at", "unpublish_at"]
-
-    publish_at = forms.SplitDateTimeField(
-        required=False, widget=admin.widgets.AdminSplitDateTime,
-        label="Publish at", help_text="Schedule publication: a time to come. Once it has "
-        "come and the asset is ready, its playback IDs play.")
-    unpublish_at = forms.SplitDateTimeField(
-        required=False, widget=admin.widgets.AdminSplitDateTime,
-        label="Unpublish at", help_text="Schedule the end: a time to come.")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in self.Meta.schedule_fields:
-            self.initial.setdefault(name, getattr(self.instance, name))
-
-    def clean(self):
-        cleaned = super().clean()
-        now = timezone.now()
-        for name in self.Meta.schedule_fields:
-            value = cleaned.get(name)
-            if name in self.changed_data and value is not None and value <= now:
-                self.add_error(name, "Choose a time to come; to act now, use the Publish "
-                                     "or Unpublish action.")
-        return cleaned
+from .asset_form import AssetForm
 
 
 class PublicationAdminMixin:

@@ -83,3 +83,34 @@ def test_a_time_gone_by_is_refused_with_a_message(admin_client, draft):
     assert "Choose a time to come" in page.content.decode()
     draft.refresh_from_db()
     assert draft.publication_status == "draft"
+
+
+def test_an_editor_describes_an_asset_on_its_page(admin_client, draft):
+    data = form_data(admin_client.get(change_url(draft)), "asset_form")
+    data.update({"description": "The spring keynote.", "tags": "keynote, 2030, keynote",
+                 "metadata": "campaign: spring\ncms_id: 4711",
+                 "chapters": "0:00 Welcome\n1:35 Demo\n1:02:05 Questions", "poster_time": "12"})
+
+    assert admin_client.post(change_url(draft), data).status_code == 302
+
+    draft.refresh_from_db()
+    assert draft.description == "The spring keynote."
+    assert draft.tags == ["keynote", "2030"]
+    assert draft.metadata == {"campaign": "spring", "cms_id": "4711"}
+    assert draft.chapters == [{"start": 0.0, "title": "Welcome"}, {"start": 95.0, "title": "Demo"},
+                              {"start": 3725.0, "title": "Questions"}]
+    assert draft.poster_time == 12.0
+    page = admin_client.get(change_url(draft)).content.decode()
+    assert "1:35 Demo" in page  # shown again as written
+
+
+def test_chapters_out_of_order_or_unreadable_are_refused_with_the_line(admin_client, draft):
+    data = form_data(admin_client.get(change_url(draft)), "asset_form")
+
+    unreadable = admin_client.post(change_url(draft), {**data, "chapters": "0:00 Start\nsoon Demo"})
+    backwards = admin_client.post(change_url(draft), {**data, "chapters": "2:00 B\n1:00 A"})
+
+    assert "Line 2: write the start" in unreadable.content.decode()
+    assert "Chapter 2 starts at 60.0 s" in backwards.content.decode()
+    draft.refresh_from_db()
+    assert draft.chapters == []
