@@ -19,7 +19,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from .admin import change_url
+from .admin import change_url, changelist_url
 from .ids import kind_of, new_id
 
 _ANY_ID = re.compile(r"[a-z]{3}_[0-9a-hjkmnp-tv-z]{26}(?![0-9a-z])")
@@ -58,11 +58,21 @@ def extract_id(raw: str) -> str:
 def find_by_id(request: HttpRequest) -> HttpResponse:
     form = FindForm(request.GET or None)
     problem = ""
+    touched: list[tuple[str, int, str]] | None = None
     if form.is_valid():
-        public_id = extract_id(form.cleaned_data["id"])
+        raw = form.cleaned_data["id"].strip()
+        public_id = extract_id(raw)
         kind = kind_of(public_id)
         model = model_for(public_id) if kind else None
-        if kind is None:
+        if kind is None and _REQUEST_ID.match(raw):
+            touched = what_a_request_did(request, raw)
+            if not any(count for _, count, _ in touched):
+                problem = (f"Nothing on record was done by request {raw}: it changed "
+                           "nothing, or its records are older than they are kept."
+                           if raw.startswith("req_") else
+                           "That is not a Kino ID (ast_ followed by 26 letters and "
+                           "digits), nor a request id that left any record.")
+        elif kind is None:
             problem = "That is not a Kino ID. IDs look like ast_ followed by 26 letters and digits."
         elif model is None:
             problem = f"The admin has no page for {kind.replace('_', ' ')}s."
@@ -77,7 +87,31 @@ def find_by_id(request: HttpRequest) -> HttpResponse:
         "title": "Find by ID",
         "form": form,
         "problem": problem,
+        "touched": touched,
+        "request_id": form.cleaned_data["id"].strip() if touched else "",
     })
+
+
+# What the API and the admin answer in X-Request-Id: req_ and 24 hex digits, or the
+# caller's own id when it sent a safe one (foundation/context.py).
+_REQUEST_ID = re.compile(r"^(req_[0-9a-f]{24}|[A-Za-z0-9._:\-]{8,128})$")
+
+
+def what_a_request_did(request: HttpRequest, request_id: str) -> list[tuple[str, int, str]]:
+    """(kind of record, how many, the admin list of them) for every registered model
+    that keeps the request id of its writes and that the user may view: audit entries,
+    events, processing jobs, and any a later app adds."""
+    found = []
+    for model in apps.get_models():
+        fields = {field.name for field in model._meta.get_fields()}
+        if "request_id" not in fields or not admin.site.is_registered(model):
+            continue
+        if not admin.site.get_model_admin(model).has_view_or_change_permission(request):
+            continue
+        count = model._default_manager.filter(request_id=request_id).count()
+        found.append((str(model._meta.verbose_name_plural), count,
+                      changelist_url(model, request_id=request_id)))
+    return sorted(found)
 
 
 urlpatterns = [

@@ -29,12 +29,21 @@ class EventAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     fields = ["id", "created_at", "environment", "type", "object_type", "object_link",
-              "request_id", "data_pretty"]
+              "request_id", "deliveries", "data_pretty"]
     readonly_fields = fields
 
     @admin.display(description="object", ordering="object_id")
     def object_link(self, event: Event) -> str:
         return find_link(event.object_id)
+
+    @admin.display(description="deliveries")
+    def deliveries(self, event: Event) -> str:
+        count = WebhookDelivery.objects.filter(event=event).count()
+        if not count:
+            return "None: no endpoint was subscribed to it."
+        return format_html('<a href="{}">{} deliver{}</a>',
+                           changelist_url(WebhookDelivery, event__id__exact=event.id),
+                           count, "y" if count == 1 else "ies")
 
     @admin.display(description="data")
     def data_pretty(self, event: Event) -> str:
@@ -104,6 +113,10 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = [FailingFilter, "status", "endpoint__environment"]
     list_select_related = ["event", "endpoint"]
     search_fields = ["=id", "=event__id", "=endpoint__id"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The deliveries of one object's events: linked from the object's own page.
+        return lookup == "event__object_id" or super().lookup_allowed(lookup, value, request)
     show_full_result_count = False
     fields = ["id", "status_shown", "endpoint_link", "event_link", "attempts",
               "next_attempt_at", "last_status_code", "claim_expires_at", "created_at",

@@ -42,7 +42,7 @@ from media_core.services.assets import (
     asset_retry_refusal,
     asset_update,
 )
-from webhooks.models import Event
+from webhooks.models import Event, WebhookDelivery
 
 from .asset_form import AssetForm
 from .publication import PublicationAdminMixin
@@ -207,13 +207,14 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
                                    "aspect_ratio", "max_resolution", "track_list",
                                    "master_name", "master_size", "media_prefix"]}),
         ("Playback", {"fields": ["playback"]}),
-        ("Related", {"fields": ["upload_link", "jobs_link", "audit_trail", "events_link"]}),
+        ("Related", {"fields": ["upload_link", "jobs_link", "audit_trail", "events_link",
+                                "deliveries_link"]}),
     ]
     readonly_fields = [
         "id", "environment", "state", "created_at", "ready_at", "deleted_at", "latest_job",
         "error_type", "error_list", "duration", "aspect_ratio", "max_resolution", "track_list",
         "master_name", "master_size", "media_prefix", "playback", "upload_link", "jobs_link",
-        "audit_trail", "events_link", "publication", "published_at",
+        "audit_trail", "events_link", "deliveries_link", "publication", "published_at",
     ]
 
     def get_queryset(self, request):
@@ -354,6 +355,11 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
     @admin.display(description="events")
     def events_link(self, asset: Asset) -> str:
         return count_link(Event, "Events about this asset", object_id=asset.id)
+
+    @admin.display(description="webhook deliveries")
+    def deliveries_link(self, asset: Asset) -> str:
+        return count_link(WebhookDelivery, "Deliveries of its events",
+                          event__object_id=asset.id)
 
 
 # --- API keys -----------------------------------------------------------------------

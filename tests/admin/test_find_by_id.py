@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains
@@ -71,3 +73,24 @@ def test_find_by_id_needs_a_staff_login(client, outsider_client, ready_asset):
     for response in (anonymous, outsider):
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_a_request_id_lands_on_what_that_request_did(admin_client, owner, environment):
+    created = owner.post("/api/v1/uploads", {}, format="json")
+    request_id = created["X-Request-Id"]
+
+    page = _find(admin_client, f" {request_id} ")
+
+    assert page.status_code == 200
+    links = dict(re.findall(r'<li><a href="([^"]+)">(\d+ [a-z ]+)</a></li>',
+                            page.content.decode()))
+    assert sorted(links.values()) == ["1 audit entries", "1 events"]
+    for url in links:
+        listed = admin_client.get(url.replace("&amp;", "&"))
+        assert listed.status_code == 200
+        assert listed.context["cl"].result_count == 1, url
+
+
+def test_a_request_id_that_did_nothing_says_so(admin_client):
+    assertContains(_find(admin_client, "req_0123456789abcdef01234567"),
+                   "Nothing on record was done by request")
