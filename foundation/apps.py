@@ -14,3 +14,13 @@ class FoundationConfig(AppConfig):
 
         # Django reports a refused password only by this signal (django-axes listens too).
         user_login_failed.connect(count_failure, dispatch_uid="kino-credential-failures")
+
+        from django.db.models.signals import post_migrate
+
+        from . import roles
+
+        roles.grant(roles.SUPPORT, *roles.view_all(self))
+        # Everyone at work reads the audit trail of what they look after.
+        roles.grant(roles.EDITORS, "foundation.view_auditentry")
+        roles.grant(roles.LIVE_OPERATORS, "foundation.view_auditentry")
+        post_migrate.connect(roles.sync_roles, dispatch_uid="kino-roles")

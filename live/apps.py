@@ -15,3 +15,11 @@ class LiveConfig(AppConfig):
         from .delivery import LiveSource
 
         sources.register(LiveSource())
+
+        from foundation import roles
+
+        roles.grant(roles.LIVE_OPERATORS, "live.view_livestream", "live.add_livestream",
+                    "live.change_livestream", "live.view_livesession", "live.view_healthsample",
+                    "live.view_simulcasttarget", "live.add_simulcasttarget",
+                    "live.change_simulcasttarget", "live.delete_simulcasttarget")
+        roles.grant(roles.SUPPORT, *roles.view_all(self))

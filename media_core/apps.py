@@ -12,3 +12,13 @@ class MediaCoreConfig(AppConfig):
 
         # An asset's documents are built again after any change to what they show.
         documents.connect()
+
+        from foundation import roles
+
+        roles.grant(roles.EDITORS, "media_core.view_asset", "media_core.change_asset",
+                    "media_core.publish_asset", "media_core.view_upload",
+                    "media_core.view_playbackid", "media_core.add_playbackid",
+                    "media_core.delete_playbackid", "media_core.view_rendition",
+                    "media_core.view_processingjob")
+        roles.grant(roles.SUPPORT, *roles.view_all(self), "media_core.retry_asset")
+        roles.grant(roles.LIVE_OPERATORS, "media_core.view_asset", "media_core.view_playbackid")

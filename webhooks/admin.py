@@ -142,7 +142,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         return link_to(delivery.event)
 
     def has_retry_permission(self, request) -> bool:
-        return user_may(request, "change", WebhookDelivery)
+        return user_may(request, "retry", WebhookDelivery)
 
     @admin.action(description="Retry delivery", permissions=["retry"])
     def retry_deliveries(self, request, queryset):

@@ -8,4 +8,9 @@ class WebhooksConfig(AppConfig):
 
     def ready(self):
         # The outbox's own event types and audit actions, declared like any app's.
+        from foundation import roles
+
         from . import audit_actions, events  # noqa: F401
+
+        roles.grant(roles.EDITORS, "webhooks.view_event")
+        roles.grant(roles.SUPPORT, *roles.view_all(self), "webhooks.retry_webhookdelivery")

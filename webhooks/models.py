@@ -101,6 +101,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "webhook deliveries"
+        permissions = [("retry_webhookdelivery", "Can retry a webhook delivery")]
         indexes = [models.Index(fields=["status", "next_attempt_at"]),
                    models.Index(fields=["status", "claim_expires_at"])]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -184,6 +185,10 @@ class ProcessingJobInline(ReadOnlyInline):
         return job_fact(job, "stage", job.stage or "-")
 
 
+# Whether the user of the page being drawn may add a playback ID (set per request).
+_may_add_playback_id: ContextVar[bool] = ContextVar("may_add_playback_id", default=False)
+
+
 @admin.register(Asset)
 class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
     form = AssetForm
@@ -224,6 +229,8 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
         if obj is not None and obj.deleted_at:
             return [*self.readonly_fields, *AssetForm.Meta.fields,
                     *AssetForm.Meta.schedule_fields]
+        if not self.has_publish_permission(request):  # shown, not scheduled
+            return [*self.readonly_fields, *AssetForm.Meta.schedule_fields]
         return self.readonly_fields
 
     # Assets come from uploads (and live recordings); they are not made by hand.
@@ -235,7 +242,7 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
         return False
 
     def has_retry_permission(self, request) -> bool:
-        return user_may(request, "change", Asset)
+        return user_may(request, "retry", Asset)
 
     def has_remove_permission(self, request) -> bool:
         return user_may(request, "delete", Asset)
@@ -247,6 +254,16 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
         if fields:
             asset_update(asset=obj, actor=actor, **fields)
         self.save_schedule(request, obj, form, actor)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        token = _may_add_playback_id.set(request.user.has_perm("media_core.add_playbackid"))
+        try:
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # while the user's permission is known
+            return response
+        finally:
+            _may_add_playback_id.reset(token)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         failed = (obj is not None and obj.status == Asset.Status.ERRORED
@@ -334,7 +351,8 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
             poster = format_html('<p><img src="/v/{}/thumbnail.jpg" alt="poster" '
                                  'style="max-width: 320px"></p>', public[0].id)
         add = ""
-        if not asset.deleted_at:
+        # Only to someone who may add one: a link that ends in 403 helps nobody.
+        if not asset.deleted_at and _may_add_playback_id.get():
             add = format_html('<p><a href="{}?{}">Add a playback ID</a></p>',
                               reverse("admin:media_core_playbackid_add"),
                               urlencode({"asset": asset.id}))

@@ -128,7 +128,7 @@ class ProcessingJobAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def has_retry_permission(self, request) -> bool:
-        return user_may(request, "change", Asset)
+        return user_may(request, "retry", Asset)
 
     @admin.action(description="Retry the asset", permissions=["retry"])
     def retry_asset(self, request, queryset):

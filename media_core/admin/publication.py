@@ -41,7 +41,7 @@ class PublicationAdminMixin:
                       done="Unpublished")
 
     def has_publish_permission(self, request) -> bool:
-        return user_may(request, "change", Asset)
+        return user_may(request, "publish", Asset)
 
     @admin.display(description="publication", ordering="publication_status")
     def publication(self, asset: Asset) -> str:

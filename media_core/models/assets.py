@@ -86,6 +86,8 @@ class Asset(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("publish_asset", "Can publish and unpublish assets"),
+                       ("retry_asset", "Can retry the processing of an asset")]
 
     def __str__(self) -> str:
         return f"{self.title or 'Untitled'} ({self.id})"
