@@ -99,28 +99,36 @@ _ADDRESS = _Kind("address", "API_RATE_LIMIT_ANONYMOUS",
 
 # --- storage ----------------------------------------------------------------------
 
-_limiter: SlidingWindowCounterRateLimiter | None = None
+# One limiter per storage the settings name (REDIS_URL and the cache's KEY_PREFIX, or
+# none: memory), made at its first use: a change of settings (a test's, an operator
+# shell's) is followed, as the rates are, rather than whatever was set at the first use.
+_limiters: dict[tuple[str, str], SlidingWindowCounterRateLimiter] = {}
 _making = threading.Lock()
 
 
+def _storage_name() -> tuple[str, str]:
+    if not settings.REDIS_URL:
+        return ("memory", "")
+    prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX") or "kino"
+    return (settings.REDIS_URL, f"{prefix}-rl")
+
+
 def _strategy() -> SlidingWindowCounterRateLimiter:
-    limiter = _limiter
+    name = _storage_name()
+    limiter = _limiters.get(name)
     if limiter is None:
-        limiter = _made()
+        limiter = _made(name)
     return limiter
 
 
-def _made() -> SlidingWindowCounterRateLimiter:
-    global _limiter
+def _made(name: tuple[str, str]) -> SlidingWindowCounterRateLimiter:
     with _making:
-        if _limiter is None:
-            if settings.REDIS_URL:
-                prefix = settings.CACHES.get("default", {}).get("KEY_PREFIX") or "kino"
-                storage = RedisStorage(settings.REDIS_URL, key_prefix=f"{prefix}-rl")
-            else:
-                storage = MemoryStorage()
-            _limiter = SlidingWindowCounterRateLimiter(storage)
-        return _limiter
+        if name not in _limiters:
+            url, prefix = name
+            storage = (MemoryStorage() if url == "memory"
+                       else RedisStorage(url, key_prefix=prefix))
+            _limiters[name] = SlidingWindowCounterRateLimiter(storage)
+        return _limiters[name]
 
 
 class _ReadWindow:
@@ -184,8 +192,8 @@ def _forget_in_child() -> None:
     # redis-py's pool would reconnect in a forked child by itself, but MemoryStorage's
     # locks may have been held by another thread at the fork, and its counts are the
     # parent's: a child makes its own storage, as if it had just started.
-    global _limiter, _making
-    _limiter = None
+    global _making
+    _limiters.clear()
     _making = threading.Lock()
 
 

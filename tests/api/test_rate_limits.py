@@ -198,3 +198,19 @@ def owner_key(environment, make_key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     return key, client
+
+
+def test_budgets_follow_the_settings_that_name_their_storage(settings):
+    """A budget is counted where the settings say at the time of the request, not where
+    they pointed when the first request of the process came (a test's or a shell's
+    change of the cache would otherwise leave windows under another process's names)."""
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": "one"}}
+    first = throttling._strategy()
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": "two"}}
+    second = throttling._strategy()
+    settings.REDIS_URL = None
+
+    assert first.storage.key_prefix == "one-rl"
+    assert second.storage.key_prefix == "two-rl"
+    assert type(throttling._strategy().storage).__name__ == "MemoryStorage"
