@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from . import image_views, views
+from .preview import preview_view
 
 urlpatterns = [
     re_path(r"^v/(?P<playback_id>pbk_[0-9a-z]{26})\.m3u8$", views.master, name="playback-master"),
@@ -13,4 +14,5 @@ urlpatterns = [
     path("v/<str:playback_id>/storyboard.jpg", image_views.storyboard_image,
          name="playback-storyboard-image"),
     path("embed/<str:playback_id>", views.embed, name="playback-embed"),
+    path("admin/preview/<str:asset_id>/<path:name>", preview_view, name="playback-preview"),
 ]

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 from foundation.admin import (
     ReadOnlyInline,
@@ -37,6 +38,7 @@ from media_core.models import (
     ProcessingJob,
     Rendition,
 )
+from media_core.services import publication
 from media_core.services.assets import (
     asset_delete,
     asset_retry,
@@ -46,6 +48,7 @@ from media_core.services.assets import (
 from webhooks.models import Event, WebhookDelivery
 
 from .asset_form import AssetForm
+from .player import editor_context
 from .publication import PublicationAdminMixin
 from .upload_page import UploadPageMixin
 
@@ -192,8 +195,10 @@ _may_add_playback_id: ContextVar[bool] = ContextVar("may_add_playback_id", defau
 @admin.register(Asset)
 class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
     form = AssetForm
-    list_display = ["id", "title", "state", "publication", "progress", "duration",
-                    "max_resolution", "environment", "upload_link", "created_at"]
+    # Fits 1400 px: the title over the id, a thumbnail, the states, what a row needs.
+    list_display = ["thumbnail", "title_and_id", "state", "publication", "duration_shown",
+                    "created"]
+    list_display_links = ["thumbnail", "title_and_id"]
     list_filter = [AssetAttentionFilter, "status", "publication_status", DeletedFilter,
                    "environment"]
     list_select_related = ["environment", "upload"]
@@ -272,6 +277,7 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
         # A button that can only fail is not offered; the operator reads why instead.
         context["can_retry"] = failed and refusal is None
         context["retry_refusal"] = refusal.detail if refusal and not obj.deleted_at else ""
+        context.update(editor_context(obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def response_change(self, request, obj):
@@ -303,13 +309,35 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def state(self, asset: Asset) -> str:
-        return state_label(asset.status, "deleted" if asset.deleted_at else "")
+        if asset.deleted_at:
+            return state_label(asset.status, "deleted")
+        if asset.status == Asset.Status.PREPARING:  # with how far its latest job has come
+            return state_label(asset.status, percent(asset.latest_job_progress or 0.0))
+        return state_label(asset.status)
 
-    @admin.display(description="progress")
-    def progress(self, asset: Asset) -> str:
-        if asset.status != Asset.Status.PREPARING:
+    @admin.display(description="created", ordering="created_at")
+    def created(self, asset: Asset) -> str:
+        return timezone.localtime(asset.created_at).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="")
+    def thumbnail(self, asset: Asset) -> str:
+        if asset.status != Asset.Status.READY or asset.deleted_at:
+            return mark_safe('<span class="kino-thumb kino-thumb-empty"></span>')  # noqa: S308 - a constant
+        return format_html('<img class="kino-thumb" src="{}" alt="" loading="lazy">',
+                           reverse("playback-preview", args=[asset.id, "poster.jpg"]))
+
+    @admin.display(description="title", ordering="-id")
+    def title_and_id(self, asset: Asset) -> str:
+        return format_html('<strong>{}</strong><br><span class="quiet">{}</span>',
+                           asset.title or "Untitled", asset.id)
+
+    @admin.display(description="duration", ordering="duration")
+    def duration_shown(self, asset: Asset) -> str:
+        if asset.duration is None:
             return "-"
-        return percent(asset.latest_job_progress or 0.0)
+        minutes, seconds = divmod(round(asset.duration), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
     @admin.display(description="upload")
     def upload_link(self, asset: Asset) -> str:
@@ -347,7 +375,8 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
             for p in playback_ids))
         public = [p for p in playback_ids if p.policy == PlaybackID.Policy.PUBLIC]
         poster = ""
-        if public and asset.status == Asset.Status.READY:
+        # Viewers' thumbnail: only there while the asset is published (else it is a 404).
+        if public and asset.status == Asset.Status.READY and publication.visible(asset):
             poster = format_html('<p><img src="/v/{}/thumbnail.jpg" alt="poster" '
                                  'style="max-width: 320px"></p>', public[0].id)
         add = ""

@@ -1,0 +1,61 @@
+"""Staff preview: the admin's player plays any ready asset, published or not, signed or
+not, through the staff session instead of a playback ID and its token.
+
+The master playlist is written as viewers get it (playback/hls.py), its child URLs
+under this view; media playlists and segments are read from storage as the delivery
+path reads them. Never cached by anything shared.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import admin
+from django.http import FileResponse, Http404, HttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from media_core.models import Asset
+from media_core.processing.encode import POSTER_NAME
+from media_core.storage import media_storage
+
+from .hls import master_playlist
+from .sources import CONTENT_TYPES
+
+_CHILD_RE = re.compile(r"^[a-z0-9]{1,16}/(index\.m3u8|init(_\d{1,3})?\.mp4|seg_\d{5,9}\.m4s)$")
+
+
+def preview_base(asset_id: str) -> str:
+    return reverse("playback-preview", args=[asset_id, "master.m3u8"]).rsplit("/", 1)[0]
+
+
+@require_safe
+def preview(request, asset_id: str, name: str):
+    model_admin = admin.site.get_model_admin(Asset)
+    if not model_admin.has_view_or_change_permission(request):
+        raise Http404
+    asset = Asset.objects.filter(pk=asset_id, deleted_at__isnull=True,
+                                 status=Asset.Status.READY).first()
+    if asset is None:
+        raise Http404
+    if name == "master.m3u8":
+        response = HttpResponse(master_playlist(asset, preview_base(asset.id)),
+                                content_type=CONTENT_TYPES[".m3u8"])
+    elif name == POSTER_NAME:  # the library's thumbnails
+        try:
+            handle = media_storage().open(f"{asset.media_prefix}/{POSTER_NAME}", "rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        response = FileResponse(handle, content_type="image/jpeg")
+    elif _CHILD_RE.match(name):
+        try:
+            handle = media_storage().open(f"{asset.media_prefix}/{name}", "rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        response = FileResponse(handle, content_type=CONTENT_TYPES[name[name.rfind("."):]])
+    else:
+        raise Http404
+    return response  # admin_view marks it never cached
+
+
+preview_view = admin.site.admin_view(preview)
