@@ -61,13 +61,29 @@ def environment_set_max_duration(*, environment: Environment, max_duration_secon
     if max_duration_seconds is not None and max_duration_seconds < 1:
         raise ValidationFailed("The limit is at least 1 second.",
                                errors={"max_duration_seconds": ["Must be at least 1."]})
+    return environment_update(environment=environment, actor=actor,
+                              max_duration_seconds=max_duration_seconds)
+
+
+def environment_set_publishing(*, environment: Environment, publishing: str,
+                               actor: Actor) -> Environment:
+    """Whether the environment's new assets are published when ready (auto) or wait in
+    draft (review). Assets that exist keep their publication."""
+    if publishing not in Environment.Publishing.values:
+        raise ValidationFailed(f"publishing is one of {', '.join(Environment.Publishing.values)}.",
+                               errors={"publishing": ["Not a choice."]})
+    return environment_update(environment=environment, actor=actor, publishing=publishing)
+
+
+def environment_update(*, environment: Environment, actor: Actor, **fields) -> Environment:
+    """Change settings of an environment, with an audit entry of what changed."""
     with transaction.atomic():
         environment = Environment.objects.select_for_update().get(pk=environment.pk)
-        changes = diff({"max_duration_seconds": environment.max_duration_seconds},
-                       {"max_duration_seconds": max_duration_seconds})
+        changes = diff({name: getattr(environment, name) for name in fields}, fields)
         if changes:
-            environment.max_duration_seconds = max_duration_seconds
-            environment.save(update_fields=["max_duration_seconds"])
+            for name, value in fields.items():
+                setattr(environment, name, value)
+            environment.save(update_fields=list(fields))
             audit_record(actor=actor, action=audit_actions.ENVIRONMENT_UPDATED,
                          object_type="environment", object_id=environment.id,
                          environment_id=environment.id,

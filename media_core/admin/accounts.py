@@ -24,6 +24,7 @@ from foundation.tenancy import (
     api_key_revoke,
     environment_get_or_create,
     environment_set_max_duration,
+    environment_set_publishing,
 )
 from media_core.models import Asset, PlaybackID, Upload
 from webhooks.models import Event
@@ -148,13 +149,13 @@ def duration_text(seconds: float) -> str:
 
 @admin.register(Environment)
 class EnvironmentAdmin(CreateOnlyAdmin):
-    list_display = ["name", "id", "duration_limit", "created_at"]
+    list_display = ["name", "id", "publishing", "duration_limit", "created_at"]
     search_fields = ["=id", "name"]
-    add_fields = ["name", "max_duration_seconds"]
-    view_fields = ["id", "name", "max_duration_seconds", "duration_limit", "created_at",
-                   "contents", "audit_trail"]
-    # The one setting an operator changes after creation; the service audits it.
-    editable_fields = ["max_duration_seconds"]
+    add_fields = ["name", "max_duration_seconds"]  # publishing: auto, changed on its page
+    view_fields = ["id", "name", "publishing", "max_duration_seconds", "duration_limit",
+                   "created_at", "contents", "audit_trail"]
+    # The settings an operator changes after creation; the services audit them.
+    editable_fields = ["publishing", "max_duration_seconds"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -173,6 +174,8 @@ class EnvironmentAdmin(CreateOnlyAdmin):
             environment_set_max_duration(
                 environment=obj, actor=actor,
                 max_duration_seconds=form.cleaned_data["max_duration_seconds"])
+            environment_set_publishing(environment=obj, actor=actor,
+                                       publishing=form.cleaned_data["publishing"])
             return
         made = environment_get_or_create(
             name=form.cleaned_data["name"], actor=actor,

@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 
 from foundation.admin import (
     ReadOnlyInline,
@@ -48,6 +47,7 @@ from media_core.services.assets import (
 from webhooks.models import Event, WebhookDelivery
 
 from .asset_form import AssetForm
+from .library import LibraryColumnsMixin
 from .player import editor_context
 from .publication import PublicationAdminMixin
 from .upload_page import UploadPageMixin
@@ -193,7 +193,7 @@ _may_add_playback_id: ContextVar[bool] = ContextVar("may_add_playback_id", defau
 
 
 @admin.register(Asset)
-class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
+class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
     form = AssetForm
     # Fits 1400 px: the title over the id, a thumbnail, the states, what a row needs.
     list_display = ["thumbnail", "title_and_id", "state", "publication", "duration_shown",
@@ -314,30 +314,6 @@ class AssetAdmin(PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
         if asset.status == Asset.Status.PREPARING:  # with how far its latest job has come
             return state_label(asset.status, percent(asset.latest_job_progress or 0.0))
         return state_label(asset.status)
-
-    @admin.display(description="created", ordering="created_at")
-    def created(self, asset: Asset) -> str:
-        return timezone.localtime(asset.created_at).strftime("%Y-%m-%d %H:%M")
-
-    @admin.display(description="")
-    def thumbnail(self, asset: Asset) -> str:
-        if asset.status != Asset.Status.READY or asset.deleted_at:
-            return mark_safe('<span class="kino-thumb kino-thumb-empty"></span>')  # noqa: S308 - a constant
-        return format_html('<img class="kino-thumb" src="{}" alt="" loading="lazy">',
-                           reverse("playback-preview", args=[asset.id, "poster.jpg"]))
-
-    @admin.display(description="title", ordering="-id")
-    def title_and_id(self, asset: Asset) -> str:
-        return format_html('<strong>{}</strong><br><span class="quiet">{}</span>',
-                           asset.title or "Untitled", asset.id)
-
-    @admin.display(description="duration", ordering="duration")
-    def duration_shown(self, asset: Asset) -> str:
-        if asset.duration is None:
-            return "-"
-        minutes, seconds = divmod(round(asset.duration), 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
     @admin.display(description="upload")
     def upload_link(self, asset: Asset) -> str:

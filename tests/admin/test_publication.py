@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from foundation.admin import change_url, changelist_url
+from foundation.models import AuditEntry
 from media_core.models import Asset
 from tests.api.test_publication import finish, new_asset
 
@@ -114,3 +115,16 @@ def test_chapters_out_of_order_or_unreadable_are_refused_with_the_line(admin_cli
     assert "Chapter 2 starts at 60.0 s" in backwards.content.decode()
     draft.refresh_from_db()
     assert draft.chapters == []
+
+
+def test_an_operator_puts_an_environment_under_review(admin_client, environment, tmp_path):
+    data = form_data(admin_client.get(change_url(environment)), "environment_form")
+    data["publishing"] = "review"
+
+    assert admin_client.post(change_url(environment), data).status_code == 302
+
+    environment.refresh_from_db()
+    assert environment.publishing == "review"
+    entry = AuditEntry.objects.filter(object_id=environment.id).latest("id")
+    assert entry.changes == {"publishing": ["auto", "review"]}
+    assert finish(new_asset(environment, tmp_path)).publication_status == "draft"
