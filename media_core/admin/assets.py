@@ -196,8 +196,8 @@ _may_add_playback_id: ContextVar[bool] = ContextVar("may_add_playback_id", defau
 class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
     form = AssetForm
     # Fits 1400 px: the title over the id, a thumbnail, the states, what a row needs.
-    list_display = ["thumbnail", "title_and_id", "state", "publication", "duration_shown",
-                    "created"]
+    list_display = ["thumbnail", "title_and_id", "state_in_list", "publication",
+                    "duration_shown", "created"]
     list_display_links = ["thumbnail", "title_and_id"]
     list_filter = [AssetAttentionFilter, "status", "publication_status", DeletedFilter,
                    "environment"]
@@ -309,11 +309,7 @@ class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, UploadPageMixin, ad
 
     @admin.display(description="status", ordering="status")
     def state(self, asset: Asset) -> str:
-        if asset.deleted_at:
-            return state_label(asset.status, "deleted")
-        if asset.status == Asset.Status.PREPARING:  # with how far its latest job has come
-            return state_label(asset.status, percent(asset.latest_job_progress or 0.0))
-        return state_label(asset.status)
+        return state_label(asset.status, "deleted" if asset.deleted_at else "")
 
     @admin.display(description="upload")
     def upload_link(self, asset: Asset) -> str:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from foundation.admin import percent, state_label
 from media_core.models import Asset
 
 
@@ -35,3 +36,13 @@ class LibraryColumnsMixin:
         minutes, seconds = divmod(round(asset.duration), 60)
         hours, minutes = divmod(minutes, 60)
         return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+    @admin.display(description="status", ordering="status")
+    def state_in_list(self, asset: Asset) -> str:
+        """The status, and how far the latest job has come while preparing (the asset's
+        own page shows that live, in its processing section)."""
+        if asset.deleted_at:
+            return state_label(asset.status, "deleted")
+        if asset.status == Asset.Status.PREPARING:
+            return state_label(asset.status, percent(asset.latest_job_progress or 0.0))
+        return state_label(asset.status)
