@@ -24,7 +24,6 @@ from foundation.admin import (
     changelist_url,
     link_to,
     percent,
-    pretty_json,
     progress_bar,
     state_label,
     user_may,
@@ -47,7 +46,7 @@ from media_core.services.assets import (
 from webhooks.models import Event, WebhookDelivery
 
 from .asset_form import AssetForm
-from .library import LibraryColumnsMixin
+from .library import LibraryColumnsMixin, track_rows
 from .player import editor_context
 from .publication import PublicationAdminMixin
 from .upload_page import UploadPageMixin
@@ -336,7 +335,7 @@ class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, UploadPageMixin, ad
 
     @admin.display(description="tracks")
     def track_list(self, asset: Asset) -> str:
-        return pretty_json(asset.tracks) if asset.tracks else "-"
+        return track_rows(asset.tracks) if asset.tracks else "-"
 
     @admin.display(description="playback")
     def playback(self, asset: Asset) -> str:

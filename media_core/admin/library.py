@@ -5,11 +5,34 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from foundation.admin import percent, state_label
 from media_core.models import Asset
+
+
+def _track_line(track: dict) -> str:
+    """One track as people read it: "video · h264 · 640×360 · 30 fps · 6.0 s"."""
+    parts = [str(track.get("type", "track"))]
+    if track.get("codec"):
+        parts.append(str(track["codec"]))
+    if track.get("width") and track.get("height"):
+        parts.append(f"{track['width']}×{track['height']}")
+    if track.get("frame_rate"):
+        parts.append(f"{float(track['frame_rate']):g} fps")
+    if track.get("channels"):
+        parts.append(f"{track['channels']} ch")
+    if track.get("sample_rate"):
+        parts.append(f"{float(track['sample_rate']) / 1000:g} kHz")
+    if track.get("duration"):
+        parts.append(f"{float(track['duration']):.1f} s")
+    return " · ".join(parts)
+
+
+def track_rows(tracks: list[dict]) -> str:
+    """An asset's tracks as a list of readable lines, not raw JSON."""
+    return format_html_join("", "<div>{}</div>", ((_track_line(t),) for t in tracks))
 
 
 class LibraryColumnsMixin:

@@ -58,3 +58,11 @@ def test_the_asset_page_gives_the_embed_code_and_share_url(admin_client, ready_a
     assert f'value="{share}"' in page
     assert f"&lt;iframe src=&quot;{share}&quot;" in page
     assert page.count('class="button copy"') == 2
+
+
+def test_the_tracks_read_as_lines_not_json(admin_client, ready_asset):
+    page = admin_client.get(change_url(ready_asset)).content.decode()
+
+    assert "<div>video · h264 · " in page and " fps · " in page
+    assert "<div>audio · aac · " in page and " kHz · " in page
+    assert '"codec"' not in page
