@@ -1,5 +1,5 @@
 import orjson
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -43,13 +43,17 @@ def _asset_response(asset_id: str, environment_id: str, status_code: int = 200) 
     return Response(orjson.loads(body), status=status_code)
 
 
+# The list's filter parameters (a serializer builds its fields anew for each instance).
+_FILTER_NAMES = tuple(AssetFiltersSerializer().fields)
+
+
 def _asset_page(environment_id: str, params) -> bytes:
     """A page of the asset list, newest first, as CursorPagination writes it: the page's
     ids in one query, their documents built once per change."""
     limit = parse_limit(params.get("limit"))
     cursor = params.get("cursor")
     filters = None
-    if any(name in params for name in AssetFiltersSerializer().fields):
+    if any(name in params for name in _FILTER_NAMES):
         checked = AssetFiltersSerializer(data=params)
         if not checked.is_valid():
             raise ValidationFailed("A filter of the asset list is not valid.",
@@ -207,6 +211,8 @@ class AssetRetryView(ApiView):
 
 
 class _PublicationView(ApiView):
+    """POST {"at": optional time}: one publication service, named by the subclass."""
+
     required_scopes = {"POST": "assets:write"}
     serializer_class = AssetSerializer
     change = None
@@ -219,29 +225,23 @@ class _PublicationView(ApiView):
         return _asset_response(asset_id, self.environment_id)
 
 
+@extend_schema_view(post=extend_schema(
+    operation_id="publish_asset", summary="Publish an asset, now or at a time",
+    request=PublicationSerializer, responses={200: AssetSerializer},
+    description="Now: the asset must be `ready` (409 `asset_not_ready` otherwise). With a "
+                "future `at`: `scheduled`, published at that time once it is ready. Until it "
+                "is published its playback IDs answer 404."))
 class AssetPublishView(_PublicationView):
     change = staticmethod(publication.asset_publish)
 
-    @extend_schema(operation_id="publish_asset", summary="Publish an asset, now or at a time",
-                   request=PublicationSerializer, responses={200: AssetSerializer},
-                   description="Now: the asset must be `ready` (409 `asset_not_ready` "
-                               "otherwise). With a future `at`: `scheduled`, published at "
-                               "that time once it is ready. Until it is published its "
-                               "playback IDs answer 404.")
-    def post(self, request, asset_id: str):
-        return super().post(request, asset_id)
 
-
+@extend_schema_view(post=extend_schema(
+    operation_id="unpublish_asset", summary="Unpublish an asset, now or at a time",
+    request=PublicationSerializer, responses={200: AssetSerializer},
+    description="Now: `unpublished`, its playback IDs answer 404 at once. With a future "
+                "`at`: it stops playing at that time. A draft or unpublished asset: 409."))
 class AssetUnpublishView(_PublicationView):
     change = staticmethod(publication.asset_unpublish)
-
-    @extend_schema(operation_id="unpublish_asset", summary="Unpublish an asset, now or at a time",
-                   request=PublicationSerializer, responses={200: AssetSerializer},
-                   description="Now: `unpublished`, its playback IDs answer 404 at once. "
-                               "With a future `at`: it stops playing at that time. A draft "
-                               "or unpublished asset: 409.")
-    def post(self, request, asset_id: str):
-        return super().post(request, asset_id)
 
 
 class PlaybackIdListView(ApiView):

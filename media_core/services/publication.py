@@ -78,20 +78,19 @@ def initial_state(*, environment_publishing: str, publish: bool | None) -> dict:
 
 def _change(asset: Asset, actor: Actor, dst: str, **fields) -> Asset:
     """Move the asset's publication to `dst` with `fields`, with its audit entry and,
-    for a change of what viewers see, its event. In the caller's transaction."""
-    locked = Asset.objects.select_for_update().get(pk=asset.pk)
-    src = locked.publication_status
+    for a change of what viewers see, its event. `asset`: read with select_for_update in
+    the caller's transaction."""
+    src = asset.publication_status
     if src != dst:
         TRANSITIONS.check(src, dst)
-    before = {name: getattr(locked, name) for name in ("publication_status", *fields)}
     updates = {"publication_status": dst, **fields}
+    changes = {name: [_shown(getattr(asset, name)), _shown(value)]
+               for name, value in updates.items() if getattr(asset, name) != value}
+    if not changes:
+        return asset
     Asset.objects.filter(pk=asset.pk).update(**updates, updated_at=timezone.now())
     for name, value in updates.items():
         setattr(asset, name, value)
-    changes = {name: [_shown(before[name]), _shown(value)] for name, value in updates.items()
-               if before.get(name) != value}
-    if not changes:
-        return asset
     action = {Publication.PUBLISHED: audit_actions.ASSET_PUBLISHED,
               Publication.UNPUBLISHED: audit_actions.ASSET_UNPUBLISHED,
               }.get(dst, audit_actions.ASSET_PUBLICATION_SCHEDULED)
@@ -115,14 +114,14 @@ def asset_publish(*, asset: Asset, actor: Actor, at: datetime | None = None) -> 
         if fresh.deleted_at:
             raise Conflict("This asset was deleted.", code="invalid_state")
         if at is not None and at > now:
-            return _change(asset, actor, Publication.SCHEDULED, publish_at=at)
+            return _change(fresh, actor, Publication.SCHEDULED, publish_at=at)
         if fresh.status != Asset.Status.READY:
             raise Conflict(
                 f"Only a ready asset can be published now; this one is {fresh.status}. "
                 "Schedule it (give `at`) and it is published once it is ready.",
                 code="asset_not_ready")
         unpublish_at = fresh.unpublish_at if fresh.unpublish_at and fresh.unpublish_at > now else None
-        return _change(asset, actor, Publication.PUBLISHED, publish_at=None,
+        return _change(fresh, actor, Publication.PUBLISHED, publish_at=None,
                        published_at=now, unpublish_at=unpublish_at)
 
 
@@ -135,8 +134,8 @@ def asset_unpublish(*, asset: Asset, actor: Actor, at: datetime | None = None) -
             raise Conflict(f"This asset is {fresh.publication_status}: it is not playing.",
                            code="invalid_state")
         if at is not None and at > now:
-            return _change(asset, actor, fresh.publication_status, unpublish_at=at)
-        return _change(asset, actor, Publication.UNPUBLISHED, publish_at=None,
+            return _change(fresh, actor, fresh.publication_status, unpublish_at=at)
+        return _change(fresh, actor, Publication.UNPUBLISHED, publish_at=None,
                        unpublish_at=None)
 
 
