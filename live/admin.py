@@ -1,11 +1,12 @@
-"""Live streams in the operator console: find, enable, disable, reset keys, read sessions
-and health. Streams are created through the API; every change here goes through the
-same services (audit entries and events included)."""
+"""Live streams in the operator console: create and name them, find, enable, disable,
+reset keys, read sessions and health. Every change here goes through the same services
+as the API's (audit entries and events included)."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html, format_html_join
 
 from foundation.admin import (
     ReadOnlyAdmin,
@@ -22,6 +23,7 @@ from foundation.errors import DomainError
 from media_core.models import Asset
 
 from . import services
+from .admin_forms import LiveStreamCreateForm, LiveStreamEditForm, key_once_response
 from .api.serializers import health_data, rtmp_url
 from .models import HealthSample, LiveSession, LiveStream, SimulcastTarget
 from .selectors import stream_playback_ids
@@ -29,6 +31,39 @@ from .selectors import stream_playback_ids
 
 def _kbps(bitrate: int | None) -> str:
     return f"{bitrate / 1000:,.0f} kb/s" if bitrate else "–"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def health_rows(health: dict) -> str:
+    """A stream's health as the rows an operator reads, not as JSON."""
+    def number(value, unit: str = "", digits: int = 1) -> str:
+        return "–" if value is None else f"{value:.{digits}f}{unit}"
+
+    if health["stalled"]:
+        encoder = format_html('<strong style="color: #ba2121">connected, stalled</strong>')
+    else:
+        encoder = "connected" if health["connected"] else "not connected"
+    codecs = " / ".join(c for c in (health["video_codec"], health["audio_codec"]) if c)
+    last_seen = parse_datetime(health["last_seen_at"]) if health["last_seen_at"] else None
+    rows = [
+        ("Encoder", encoder),
+        ("Bitrate", _kbps(health["bitrate"])),
+        ("Frame rate", number(health["frame_rate"], " fps")),
+        ("Resolution", f"{health['width']}×{health['height']}" if health["width"] else "–"),
+        ("Codecs", codecs or "–"),
+        ("Keyframe interval", number(health["keyframe_interval"], " s")),
+        ("Uptime", _duration(health["uptime"]) if health["uptime"] is not None else "–"),
+        ("Last seen", f"{last_seen:%Y-%m-%d %H:%M:%S} UTC" if last_seen else "never"),
+        ("Disconnects", str(health["disconnects"])),
+    ]
+    return format_html('<table class="health-rows">{}</table>', format_html_join(
+        "", '<tr><th scope="row">{}</th><td data-health="{}">{}</td></tr>',
+        ((label, label.lower().replace(" ", "_"), value) for label, value in rows)))
 
 
 class ConnectedFilter(admin.SimpleListFilter):
@@ -103,20 +138,61 @@ class HealthSampleInline(ReadOnlyInline):
 
 
 @admin.register(LiveStream)
-class LiveStreamAdmin(ReadOnlyAdmin):
-    list_display = ["id", "environment", "status_shown", "encoder", "bitrate", "latency_mode",
-                    "records", "created_at"]
+class LiveStreamAdmin(admin.ModelAdmin):
+    list_display = ["name_and_id", "environment", "status_shown", "encoder", "bitrate",
+                    "latency_mode", "records", "created_at"]
     list_filter = ["status", ConnectedFilter, "latency_mode", "environment"]
     list_select_related = ["environment"]
-    search_fields = ["=id", "passthrough"]
+    search_fields = ["=id", "name", "passthrough"]
     show_full_result_count = False
-    fields = ["id", "environment", "status_shown", "encoder", "health_pretty", "rtmp_server",
-              "latency_mode", "reconnect_window", "new_asset_settings_pretty", "passthrough",
-              "recording_asset_link", "recordings_link", "playback_ids_shown", "disconnects",
-              "created_at", "updated_at", "deleted_at", "audit_trail"]
-    readonly_fields = fields
+    editable_fields = ["name", "latency_mode", "reconnect_window", "passthrough"]
+    view_fields = ["id", "name", "environment", "status_shown", "health_shown", "rtmp_server",
+                   "latency_mode", "reconnect_window", "new_asset_settings_pretty",
+                   "passthrough", "recording_asset_link", "recordings_link",
+                   "playback_ids_shown", "created_at", "updated_at", "audit_trail"]
     inlines = [SimulcastTargetInline, SessionInline, HealthSampleInline]
     actions = ["enable", "disable", "complete", "reset_key"]
+
+    # Made by live_stream_create from a short form; then its name and settings change
+    # through live_stream_update. Deleting is the API's (it ends runs and keeps recordings).
+    def has_add_permission(self, request) -> bool:
+        return user_may(request, "add", LiveStream)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = LiveStreamEditForm if obj else LiveStreamCreateForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return self.view_fields if obj else list(LiveStreamCreateForm.Meta.fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        if self.has_change_permission(request, obj):
+            return [f for f in self.view_fields if f not in self.editable_fields]
+        return self.view_fields
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.for_user(request.user)
+        if change:
+            fields = {name: form.cleaned_data[name] for name in form.changed_data
+                      if name in self.editable_fields}
+            if fields:
+                services.live_stream_update(stream=obj, actor=actor, **fields)
+            return
+        stream, key = services.live_stream_create(actor=actor, **form.service_arguments())
+        obj.pk, obj.created_at, obj.updated_at = stream.pk, stream.created_at, stream.updated_at
+        obj._state.adding = False
+        obj.new_key = key  # held for the response that shows it; stored nowhere
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return key_once_response(request, self, LiveStream.objects.get(pk=obj.pk), obj.new_key)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
@@ -124,6 +200,11 @@ class LiveStreamAdmin(ReadOnlyAdmin):
     @admin.display(description="status", ordering="status")
     def status_shown(self, stream: LiveStream) -> str:
         return state_label(stream.status)
+
+    @admin.display(description="stream", ordering="name")
+    def name_and_id(self, stream: LiveStream) -> str:
+        return format_html('<strong>{}</strong><br><span class="quiet">{}</span>',
+                           stream.name, stream.id)
 
     @admin.display(description="encoder", ordering="connected")
     def encoder(self, stream: LiveStream) -> str:
@@ -141,16 +222,25 @@ class LiveStreamAdmin(ReadOnlyAdmin):
         return stream.records
 
     @admin.display(description="health")
-    def health_pretty(self, stream: LiveStream) -> str:
-        return pretty_json(health_data(stream))
+    def health_shown(self, stream: LiveStream) -> str:
+        return health_rows(health_data(stream))
 
     @admin.display(description="encoder server (RTMP)")
     def rtmp_server(self, stream: LiveStream) -> str:
         return rtmp_url(stream)
 
-    @admin.display(description="new asset settings")
+    @admin.display(description="recording")
     def new_asset_settings_pretty(self, stream: LiveStream) -> str:
-        return pretty_json(stream.new_asset_settings) if stream.records else "Not recorded"
+        if not stream.records:
+            return "Not recorded"
+        settings = stream.new_asset_settings
+        policies = ", ".join(settings.get("playback_policy") or []) or "no playback ID"
+        publish = {True: "published when ready", False: "kept as a draft"}.get(
+            settings.get("publish"), "published as the environment's publishing setting says")
+        extra = {k: v for k, v in settings.items()
+                 if k not in ("playback_policy", "publish") and v not in ("", [], {}, None)}
+        return format_html("Each run is recorded as an asset: {}; {}.{}", policies, publish,
+                           format_html("<br>{}", pretty_json(extra)) if extra else "")
 
     @admin.display(description="recording now")
     def recording_asset_link(self, stream: LiveStream) -> str:

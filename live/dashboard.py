@@ -24,6 +24,7 @@ GROUP = "live-dashboard"
 def stream_card(stream: LiveStream) -> dict:
     return {
         "id": stream.id,
+        "name": stream.name,
         "environment": stream.environment.name,
         "status": "deleted" if stream.deleted_at else stream.status,
         "latency_mode": stream.latency_mode,

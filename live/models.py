@@ -31,6 +31,8 @@ class LiveStream(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=id_default("lvs"), editable=False)
     environment = models.ForeignKey("foundation.Environment", on_delete=models.PROTECT,
                                     related_name="live_streams")
+    name = models.CharField(max_length=200, help_text="What operators call it, e.g. "
+                                                      "\"Sunday service\" or \"Studio B\".")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IDLE,
                               db_index=True)
     latency_mode = models.CharField(max_length=16, choices=LatencyMode.choices,
@@ -64,7 +66,7 @@ class LiveStream(models.Model):
         verbose_name = "live stream"
 
     def __str__(self) -> str:
-        return self.id
+        return self.name or self.id
 
     @property
     def records(self) -> bool:

@@ -30,10 +30,15 @@ def srt_url(stream: LiveStream) -> str | None:
 # --- input ------------------------------------------------------------------------
 @extend_schema_serializer(examples=[OpenApiExample(
     "A public stream, recorded", request_only=True,
-    value={"playback_policy": ["public"], "new_asset_settings": {"playback_policy": ["public"]},
+    value={"name": "Sunday service", "playback_policy": ["public"],
+           "new_asset_settings": {"playback_policy": ["public"]},
            "reconnect_window": 60, "latency_mode": "standard", "passthrough": "weekly-show"},
 )])
 class LiveStreamCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="",
+        help_text="What operators call the stream; unnamed, it is named after the time it "
+                  "was created.")
     playback_policy = serializers.ListField(
         child=serializers.ChoiceField(choices=POLICIES), required=False, default=list,
         max_length=4, help_text="One playback ID is created per entry.")
@@ -54,9 +59,11 @@ class LiveStreamCreateSerializer(serializers.Serializer):
 
 @extend_schema_serializer(examples=[OpenApiExample(
     "Low latency from the next publish", request_only=True,
-    value={"latency_mode": "low", "reconnect_window": 30},
+    value={"name": "Sunday service (low latency)", "latency_mode": "low",
+           "reconnect_window": 30},
 )])
 class LiveStreamUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=False)
     new_asset_settings = NewAssetSettingsSerializer(required=False, allow_null=True)
     reconnect_window = serializers.FloatField(required=False, min_value=0, max_value=1800)
     latency_mode = serializers.ChoiceField(choices=LiveStream.LatencyMode.choices,
@@ -134,7 +141,7 @@ class LiveStreamSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LiveStream
-        fields = ["id", "status", "stream_key", "rtmp_url", "srt_url", "latency_mode",
+        fields = ["id", "name", "status", "stream_key", "rtmp_url", "srt_url", "latency_mode",
                   "reconnect_window", "new_asset_settings", "passthrough", "playback_ids",
                   "active_asset_id", "recent_asset_ids", "simulcast_targets", "health",
                   "created_at"]

@@ -37,7 +37,7 @@ Status = LiveStream.Status
 
 
 def _editable(stream: LiveStream) -> dict[str, Any]:
-    return {"latency_mode": stream.latency_mode, "reconnect_window": stream.reconnect_window,
+    return {"name": stream.name, "latency_mode": stream.latency_mode, "reconnect_window": stream.reconnect_window,
             "new_asset_settings": stream.new_asset_settings, "passthrough": stream.passthrough}
 
 
@@ -57,12 +57,15 @@ def _drop_open_sessions(stream: LiveStream) -> int:
 # --- the API's operations ----------------------------------------------------------
 def live_stream_create(*, environment_id: str, actor: Actor, playback_policy: list[str],
                        new_asset_settings: dict | None, reconnect_window: float,
-                       latency_mode: str, passthrough: str = "") -> tuple[LiveStream, str]:
-    """A new idle stream; returns it with its stream key (shown this once)."""
+                       latency_mode: str, passthrough: str = "",
+                       name: str = "") -> tuple[LiveStream, str]:
+    """A new idle stream; returns it with its stream key (shown this once). Unnamed, it is
+    named after the time it was made."""
     secret, key_hash = new_key()
+    name = name.strip() or default_name()
     with transaction.atomic():
         stream = LiveStream.objects.create(
-            environment_id=environment_id, latency_mode=latency_mode,
+            environment_id=environment_id, name=name, latency_mode=latency_mode,
             reconnect_window=reconnect_window, new_asset_settings=new_asset_settings,
             passthrough=passthrough, key_hash=key_hash, srt_passphrase=new_srt_passphrase())
         allocate_srt_port(stream)
@@ -76,8 +79,14 @@ def live_stream_create(*, environment_id: str, actor: Actor, playback_policy: li
     return stream, stream_key(stream, secret)
 
 
+def default_name() -> str:
+    return f"Live stream of {timezone.now():%Y-%m-%d %H:%M}"
+
+
 def live_stream_update(*, stream: LiveStream, actor: Actor, **fields) -> LiveStream:
-    editable = {"latency_mode", "reconnect_window", "new_asset_settings", "passthrough"}
+    if "name" in fields:
+        fields["name"] = fields["name"].strip() or stream.name
+    editable = {"name", "latency_mode", "reconnect_window", "new_asset_settings", "passthrough"}
     unknown = set(fields) - editable
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")

@@ -7,9 +7,10 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib.admin.utils import quote
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
+from foundation import roles
 from foundation.admin import changelist_url
 from media_core.processing.pipeline import run_job
 from tests.clips import make_clip, random_bytes
@@ -54,6 +55,20 @@ def support_client(client, django_user_model):
         content_type__app_label__in=["media_core", "foundation", "webhooks", "live"]))
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def member(client, django_user_model):
+    """A client signed in as a staff user whose only permissions come from one role."""
+    def sign_in(role: str):
+        roles.sync_roles()
+        user = django_user_model.objects.create_user(role.lower().replace(" ", "-"),
+                                                     password="pw", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        client.force_login(user)
+        return client
+
+    return sign_in
 
 
 @pytest.fixture

@@ -23,20 +23,6 @@ from .conftest import form_data
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def member(client, django_user_model):
-    """A client signed in as a staff user whose only permissions come from one role."""
-    def sign_in(role: str):
-        roles.sync_roles()
-        user = django_user_model.objects.create_user(role.lower().replace(" ", "-"),
-                                                     password="pw", is_staff=True)
-        user.groups.add(Group.objects.get(name=role))
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
 def actions_offered(client, model) -> set[str]:
     page = client.get(changelist_url(model)).content.decode()
     return set(re.findall(r'<option value="([a-z_]+)"', page)) - {""}

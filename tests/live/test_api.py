@@ -487,3 +487,34 @@ def test_the_created_event_shows_the_stream_as_a_get_does(owner):
     assert event["data"]["id"] == created["id"]
     assert event["data"]["status"] == "idle"
     assert event_types(owner, created["id"]) == ["video.live_stream.created"]
+
+
+# --- names -----------------------------------------------------------------------------
+def test_a_stream_has_the_name_it_was_given_and_an_unnamed_one_a_dated_name(owner):
+    named = create_stream(owner, name="  Sunday service ")
+    unnamed = create_stream(owner)
+
+    assert named["name"] == "Sunday service"
+    assert get(owner, named["id"]).json()["name"] == "Sunday service"
+    assert re.fullmatch(r"Live stream of \d{4}-\d\d-\d\d \d\d:\d\d", unnamed["name"])
+    created = next(e for e in events(owner, "video.live_stream.created")
+                   if e["object"]["id"] == named["id"])
+    assert created["data"]["name"] == "Sunday service"
+
+
+def test_renaming_a_stream_is_audited_and_an_empty_name_is_refused(owner):
+    stream = create_stream(owner, name="Studio B")
+
+    renamed = owner.patch(f"/api/v1/live-streams/{stream['id']}", {"name": "Studio C"},
+                          format="json")
+    refused = owner.patch(f"/api/v1/live-streams/{stream['id']}", {"name": " "}, format="json")
+    too_long = owner.post(
+        "/api/v1/live-streams", {"name": "x" * 201}, format="json")
+
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Studio C"
+    assert_problem(refused, 400)
+    assert_problem(too_long, 400)
+    assert get(owner, stream["id"]).json()["name"] == "Studio C"
+    entry = AuditEntry.objects.get(object_id=stream["id"], action="live_stream.updated")
+    assert entry.changes == {"name": ["Studio B", "Studio C"]}
+    assert "video.live_stream.updated" in event_types(owner, stream["id"])

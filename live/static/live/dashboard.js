@@ -109,9 +109,12 @@
     if (!link) {
       link = document.createElement("a");
       link.href = changeUrl + encodeURIComponent(card.id) + "/change/";
-      link.textContent = card.id;
-      idCell.append(link);
+      const id = document.createElement("span");
+      id.className = "stream-id";
+      id.textContent = card.id;
+      idCell.append(link, id);
     }
+    setText(link, card.name || card.id);
     setText(cell(row, "environment"), card.environment);
     const status = cell(row, "status");
     if (status.dataset.value !== card.status) {
@@ -138,6 +141,10 @@
       targets.dataset.value = targetsKey;
       targets.replaceChildren(targetsList(card.simulcast_targets));
     }
+  }
+
+  function label(card) {
+    return card.name ? card.name + " (" + card.id + ")" : card.id;
   }
 
   function rowOf(id) {
@@ -175,8 +182,9 @@
   function upsert(card, { quiet } = {}) {
     if (card.status === "deleted") {
       if (streams.has(card.id)) {
+        const gone = streams.get(card.id).card;
         remove(card.id);
-        announce(card.id + " was deleted.");
+        announce(label(gone) + " was deleted.");
       }
       return;
     }
@@ -197,10 +205,10 @@
         .find((other) => other.dataset.streamId < card.id);
       tbody.insertBefore(row, after || null);
       if (!quiet) {
-        announce("New stream " + card.id + " (" + card.status + ").");
+        announce("New stream " + label(card) + " (" + card.status + ").");
       }
     } else if (!quiet && known && known.card.status !== card.status) {
-      announce(card.id + " is now " + card.status + ".");
+      announce(label(card) + " is now " + card.status + ".");
     }
     fill(row, entry);
     showEmpty();
