@@ -58,7 +58,7 @@ def extract_id(raw: str) -> str:
 def find_by_id(request: HttpRequest) -> HttpResponse:
     form = FindForm(request.GET or None)
     problem = ""
-    touched: list[tuple[str, int, str]] | None = None
+    touched: list[tuple[str, int, str, list]] | None = None
     if form.is_valid():
         raw = form.cleaned_data["id"].strip()
         public_id = extract_id(raw)
@@ -66,7 +66,7 @@ def find_by_id(request: HttpRequest) -> HttpResponse:
         model = model_for(public_id) if kind else None
         if kind is None and _REQUEST_ID.match(raw):
             touched = what_a_request_did(request, raw)
-            if not any(count for _, count, _ in touched):
+            if not any(count for _, count, _, _ in touched):
                 problem = (f"Nothing on record was done by request {raw}: it changed "
                            "nothing, or its records are older than they are kept."
                            if raw.startswith("req_") else
@@ -97,10 +97,13 @@ def find_by_id(request: HttpRequest) -> HttpResponse:
 _REQUEST_ID = re.compile(r"^(req_[0-9a-f]{24}|[A-Za-z0-9._:\-]{8,128})$")
 
 
-def what_a_request_did(request: HttpRequest, request_id: str) -> list[tuple[str, int, str]]:
-    """(kind of record, how many, the admin list of them) for every registered model
-    that keeps the request id of its writes and that the user may view: audit entries,
-    events, processing jobs, and any a later app adds."""
+SHOWN_PER_KIND = 10
+
+
+def what_a_request_did(request: HttpRequest, request_id: str) -> list[tuple[str, int, str, list]]:
+    """(kind of record, how many, the admin list of them, the first few as (label, page))
+    for every registered model that keeps the request id of its writes and that the user
+    may view: audit entries, events, processing jobs, and any a later app adds."""
     found = []
     for model in apps.get_models():
         fields = {field.name for field in model._meta.get_fields()}
@@ -108,10 +111,13 @@ def what_a_request_did(request: HttpRequest, request_id: str) -> list[tuple[str,
             continue
         if not admin.site.get_model_admin(model).has_view_or_change_permission(request):
             continue
-        count = model._default_manager.filter(request_id=request_id).count()
-        found.append((str(model._meta.verbose_name_plural), count,
-                      changelist_url(model, request_id=request_id)))
-    return sorted(found)
+        records = model._default_manager.filter(request_id=request_id)
+        count = records.count()
+        shown = [(str(obj), change_url(obj)) for obj in records.order_by("pk")[:SHOWN_PER_KIND]]
+        name = model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural
+        found.append((str(name), count,
+                      changelist_url(model, request_id=request_id), shown))
+    return sorted(found, key=lambda kind: kind[0])
 
 
 urlpatterns = [

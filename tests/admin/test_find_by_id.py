@@ -82,13 +82,20 @@ def test_a_request_id_lands_on_what_that_request_did(admin_client, owner, enviro
     page = _find(admin_client, f" {request_id} ")
 
     assert page.status_code == 200
-    links = dict(re.findall(r'<li><a href="([^"]+)">(\d+ [a-z ]+)</a></li>',
-                            page.content.decode()))
-    assert sorted(links.values()) == ["1 audit entries", "1 events"]
+    html = page.content.decode()
+    links = dict(re.findall(r'<h3><a href="([^"]+)">(\d+ [a-z ]+)</a>', html))
+    assert sorted(links.values()) == ["1 audit entry", "1 event"]
     for url in links:
         listed = admin_client.get(url.replace("&amp;", "&"))
         assert listed.status_code == 200
         assert listed.context["cl"].result_count == 1, url
+    # Each record is there too, one click from its own page.
+    upload_id = created.json()["id"]
+    records = re.findall(r'<li><a href="([^"]+)">([^<]+)</a></li>', html)
+    assert sorted(text for _, text in records) == [
+        f"upload.created {upload_id}", f"video.upload.created {upload_id}"]
+    for url, _ in records:
+        assert admin_client.get(url).status_code == 200
 
 
 def test_a_request_id_that_did_nothing_says_so(admin_client):

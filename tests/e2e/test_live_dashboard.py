@@ -1,7 +1,9 @@
-"""A live operator watches the dashboard in Debian's Chromium while a stream is created,
-published to by a real encoder through nginx-rtmp, and deleted: every change reaches the
-open page over its WebSocket, with no reload. The web server is daphne, so HTTP (the
-ingest's reports included) and the socket share one process and its in-memory layer."""
+"""A live operator (in Live operators only) creates a named stream in the console, copies
+its key from the page shown once, and watches the dashboard in Debian's Chromium while a
+real encoder publishes to it through nginx-rtmp and the stream is deleted: every change
+reaches the open page over its WebSocket, with no reload. The web server is daphne, so
+HTTP (the ingest's reports included) and the socket share one process and its in-memory
+layer."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import signal
 
 import pytest
 import requests
+from django.contrib.auth.models import Group
 
+from foundation import roles
 from foundation.context import Actor
 from foundation.tenancy import api_key_create, environment_get_or_create
 from tests.browser import chromium_page
@@ -25,6 +29,8 @@ pytestmark = [
 
 PASSWORD = "s3cret-pw"
 SCREENSHOT = "/tmp/live-dashboard.png"
+KEY_SCREENSHOT = "/tmp/live-stream-key.png"
+NAME = "Studio B evening show"
 
 
 def _api(platform):
@@ -59,28 +65,39 @@ def _stop_web(platform) -> None:
     platform.web.wait(timeout=10)
 
 
-def test_an_operator_sees_a_stream_appear_go_live_and_disappear_without_reloading(
+def test_an_operator_creates_a_named_stream_and_sees_it_go_live_and_disappear_without_reloading(
         platform, django_user_model):
     start_ingest(platform)
     call = _api(platform)
-    django_user_model.objects.create_user("operator", password=PASSWORD, is_staff=True)
+    roles.sync_roles()
+    operator = django_user_model.objects.create_user("operator", password=PASSWORD,
+                                                     is_staff=True)
+    operator.groups.add(Group.objects.get(name=roles.LIVE_OPERATORS))
 
     with chromium_page() as page:
-        page.goto(f"{platform.base_url}/admin/login/?next=/admin/live/dashboard/")
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.goto(f"{platform.base_url}/admin/login/?next=/admin/live/livestream/add/")
         page.fill("#id_username", "operator")
         page.fill("#id_password", PASSWORD)
         page.click("input[type=submit]")
-        page.wait_for_url("**/admin/live/dashboard/")
+        page.wait_for_url("**/admin/live/livestream/add/")
+        page.fill("#id_name", NAME)
+        page.click("input[name=_save]")
+        page.wait_for_selector("#stream-key")
+        server = page.inner_text("#rtmp-url").strip()
+        key = page.inner_text("#stream-key").strip()
+        stream_id = key.partition("?key=")[0]
+        page.click("button[data-copy=stream-key]")
+        page.wait_for_selector("button[data-copy=stream-key]:has-text('Copied')", timeout=5_000)
+        page.screenshot(path=KEY_SCREENSHOT, full_page=True)
+
+        page.goto(f"{platform.base_url}/admin/live/dashboard/")
         page.wait_for_selector("#live-connection-state.live")
-        assert page.is_visible("tr.live-empty")
+        page.wait_for_selector(f'tr[data-stream-id="{stream_id}"]', timeout=10_000)
         # Gone if the page reloads.
         page.evaluate("window.stillTheSamePage = true")
-
-        response = call("POST", "live-streams", json={"playback_policy": ["public"]})
-        assert response.status_code == 201, response.text
-        created = response.json()
-        stream_id = created["id"]
-        page.wait_for_selector(f'tr[data-stream-id="{stream_id}"]', timeout=10_000)
+        assert _cell(page, stream_id, "stream_id") == stream_id
+        assert page.inner_text(f'tr[data-stream-id="{stream_id}"] a').strip() == NAME
         assert _cell(page, stream_id, "status") == "idle"
         assert _cell(page, stream_id, "environment") == "production"
         assert page.get_attribute(f'tr[data-stream-id="{stream_id}"] a', "href") == (
@@ -95,17 +112,22 @@ def test_an_operator_sees_a_stream_appear_go_live_and_disappear_without_reloadin
         platform.start_web()
         page.wait_for_selector("#live-connection-state.live", timeout=30_000)
 
-        encoder = publish(f"{created['rtmp_url']}/{created['stream_key']}", seconds=30)
+        encoder = publish(f"{server}/{key}", seconds=30)
         try:
             _wait_cell(page, stream_id, "status", "t === 'active'")
             _wait_cell(page, stream_id, "bitrate", "parseInt(t.replace(/\\D/g, ''), 10) > 20")
             _wait_cell(page, stream_id, "keyframe_interval", "t !== '—'")
             assert _cell(page, stream_id, "connected") == "connected"
             assert _cell(page, stream_id, "resolution") == "320×180"
-            assert 25 <= float(_cell(page, stream_id, "frame_rate")) <= 35
+            assert 25 <= float(_cell(page, stream_id, "frame_rate").removesuffix(" fps")) <= 35
             assert _cell(page, stream_id, "uptime") != "—"
-            assert _cell(page, stream_id, "stalled") == "—"
-            assert "is now active" in page.inner_text("#live-announcer")
+            assert _cell(page, stream_id, "stalled") == ""
+            assert f"{NAME} ({stream_id}) is now active" in page.inner_text("#live-announcer")
+            # Nothing scrolls sideways at 1400 px, the page or the table.
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+            assert page.evaluate("(() => { const box = document.querySelector("
+                                 "'.live-dashboard-scroll'); "
+                                 "return box.scrollWidth <= box.clientWidth; })()")
             page.screenshot(path=SCREENSHOT, full_page=True)
         finally:
             stop(encoder)

@@ -8,7 +8,7 @@
   const NOT_ALLOWED = 4403;
   const FIRST_PAUSE = 1000;
   const LONGEST_PAUSE = 30000;
-  const COLUMNS = 12;
+  const COLUMNS = 9;
 
   const table = document.getElementById("live-dashboard");
   const tbody = table.tBodies[0];
@@ -101,6 +101,20 @@
     return list;
   }
 
+  // A named part of a cell, so a cell can hold more than one figure.
+  function part(td, field, className) {
+    let span = td.querySelector('[data-field="' + field + '"]');
+    if (!span) {
+      span = document.createElement("span");
+      span.dataset.field = field;
+      if (className) {
+        span.className = className;
+      }
+      td.append(span);
+    }
+    return span;
+  }
+
   function fill(row, entry) {
     const card = entry.card;
     const health = card.health;
@@ -109,32 +123,32 @@
     if (!link) {
       link = document.createElement("a");
       link.href = changeUrl + encodeURIComponent(card.id) + "/change/";
-      const id = document.createElement("span");
-      id.className = "stream-id";
-      id.textContent = card.id;
-      idCell.append(link, id);
+      idCell.append(link);
     }
     setText(link, card.name || card.id);
-    setText(cell(row, "environment"), card.environment);
+    setText(part(idCell, "stream_id", "stream-id"), card.id);
+    setText(part(idCell, "environment", "stream-environment"), card.environment);
     const status = cell(row, "status");
     if (status.dataset.value !== card.status) {
       status.dataset.value = card.status;
       status.replaceChildren(badge(card.status));
     }
-    setText(cell(row, "connected"), health.connected ? "connected" : "not connected");
-    setText(cell(row, "bitrate", "num"), kbps(health.bitrate));
-    setText(cell(row, "frame_rate", "num"), fixed(health.frame_rate, 1));
-    setText(cell(row, "resolution", "num"),
-      health.width && health.height ? health.width + "×" + health.height : "—");
-    setText(cell(row, "keyframe_interval", "num"), fixed(health.keyframe_interval, 1, " s"));
-    setText(cell(row, "uptime", "num"), uptimeText(entry));
-    setText(cell(row, "disconnects", "num"), dash(health.disconnects));
-    const stalled = cell(row, "stalled");
+    const encoder = cell(row, "encoder");
+    setText(part(encoder, "connected"), health.connected ? "connected" : "not connected");
+    const stalled = part(encoder, "stalled", "stalled");
     const stalledValue = health.stalled ? "stalled" : "";
     if (stalled.dataset.value !== stalledValue) {
       stalled.dataset.value = stalledValue;
-      stalled.replaceChildren(health.stalled ? badge("stalled") : document.createTextNode("—"));
+      stalled.replaceChildren(...(health.stalled ? [badge("stalled")] : []));
     }
+    setText(cell(row, "bitrate", "num"), kbps(health.bitrate));
+    const video = cell(row, "video", "num");
+    setText(part(video, "resolution", "line"),
+      health.width && health.height ? health.width + "×" + health.height : "—");
+    setText(part(video, "frame_rate", "line quiet"), fixed(health.frame_rate, 1, " fps"));
+    setText(cell(row, "keyframe_interval", "num"), fixed(health.keyframe_interval, 1, " s"));
+    setText(cell(row, "uptime", "num"), uptimeText(entry));
+    setText(cell(row, "disconnects", "num"), dash(health.disconnects));
     const targets = cell(row, "targets", "targets");
     const targetsKey = JSON.stringify(card.simulcast_targets);
     if (targets.dataset.value !== targetsKey) {
