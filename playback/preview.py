@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from django.contrib import admin
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
@@ -19,6 +19,7 @@ from media_core.models import Asset
 from media_core.processing.encode import POSTER_NAME
 from media_core.storage import media_storage
 
+from . import images
 from .hls import master_playlist
 from .sources import CONTENT_TYPES
 
@@ -47,6 +48,25 @@ def preview(request, asset_id: str, name: str):
         except FileNotFoundError as exc:
             raise Http404 from exc
         response = FileResponse(handle, content_type="image/jpeg")
+    elif name == "storyboard.json":  # the asset page's thumbnail strip: where each tile is
+        layout = images.storyboard_layout(asset)
+        response = JsonResponse({
+            "image": reverse("playback-preview", args=[asset.id, "storyboard.jpg"]),
+            "tile_width": layout.tile_width, "tile_height": layout.tile_height,
+            "tiles": [{"start": start, "x": x, "y": y} for start, _, x, y in layout.cues()]})
+    elif name == "storyboard.jpg":
+        try:
+            image = images.image_for(asset, images.storyboard_layout(asset))
+        except images.Busy:
+            return HttpResponse("Busy; try again shortly.", status=503, content_type="text/plain",
+                                headers={"Retry-After": "2"})
+        except images.RenderFailed as exc:
+            raise Http404 from exc
+        if image.data is not None:
+            response = HttpResponse(image.data, content_type=image.content_type)
+        else:
+            response = FileResponse(media_storage().open(image.name, "rb"),
+                                    content_type=image.content_type)
     elif _CHILD_RE.match(name):
         try:
             handle = media_storage().open(f"{asset.media_prefix}/{name}", "rb")

@@ -276,10 +276,12 @@ class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, UploadPageMixin, ad
         # A button that can only fail is not offered; the operator reads why instead.
         context["can_retry"] = failed and refusal is None
         context["retry_refusal"] = refusal.detail if refusal and not obj.deleted_at else ""
-        context.update(editor_context(obj))
+        context.update(editor_context(obj), **self.publication_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def response_change(self, request, obj):
+        if published := self.publication_response(request, obj):
+            return published
         if "_retry" in request.POST and self.has_retry_permission(request):
             apply_to_each(request, [obj], retry_asset_processing, done="Retrying")
             return HttpResponseRedirect(request.path)

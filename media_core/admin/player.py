@@ -1,5 +1,6 @@
-"""The asset page as an editor's page: a preview player (hls.js, as the embed page), the
-embed code and the share URL of its first public playback ID, with copy buttons."""
+"""The asset page as an editor's page: a preview player (hls.js, as the embed page) with
+a strip of thumbnails across the video, the embed code and the share URL of its first
+public playback ID, with copy buttons."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def editor_context(asset: Asset | None) -> dict:
     if asset.status == Asset.Status.READY:
         # Staff preview (playback/preview.py): plays before publication, and signed ones.
         context["preview_url"] = reverse("playback-preview", args=[asset.id, "master.m3u8"])
+        context["storyboard_url"] = reverse("playback-preview",
+                                            args=[asset.id, "storyboard.json"])
     public = asset.playback_ids.filter(policy=PlaybackID.Policy.PUBLIC).order_by("id").first()
     if public is not None:
         share = f"{settings.PUBLIC_BASE_URL}/embed/{public.id}"

@@ -5,6 +5,7 @@ media_core/services/publication.py."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from foundation.admin import apply_to_each, state_label, user_may
@@ -42,6 +43,27 @@ class PublicationAdminMixin:
 
     def has_publish_permission(self, request) -> bool:
         return user_may(request, "publish", Asset)
+
+    # The asset page's own buttons, beside its preview: the same services as the actions.
+    BUTTONS = {"_publish": (publication.asset_publish, "Published"),
+               "_unpublish": (publication.asset_unpublish, "Unpublished")}
+
+    def publication_context(self, request, asset: Asset | None) -> dict:
+        if asset is None or asset.deleted_at or not self.has_publish_permission(request):
+            return {}
+        status = asset.publication_status
+        return {"publication_shown": self.publication(asset),
+                "can_publish": asset.status == Asset.Status.READY and status != "published",
+                "can_unpublish": status in ("published", "scheduled")}
+
+    def publication_response(self, request, asset: Asset) -> HttpResponseRedirect | None:
+        for button, (change_it, done) in self.BUTTONS.items():
+            if button in request.POST and self.has_publish_permission(request):
+                apply_to_each(request, [asset],
+                              lambda one, actor, act=change_it: act(asset=one, actor=actor),
+                              done=done)
+                return HttpResponseRedirect(request.path)
+        return None
 
     @admin.display(description="publication", ordering="publication_status")
     def publication(self, asset: Asset) -> str:

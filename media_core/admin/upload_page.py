@@ -43,6 +43,11 @@ class UploadForm(forms.Form):
         help_text="Optional: a longer video is refused. Without it, the environment's "
                   "limit applies (12 hours unless set on the environment).")
 
+    draft = forms.BooleanField(
+        label="Keep as a draft", required=False,
+        help_text="It plays nowhere until someone publishes it from its page. Unticked, the "
+                  "environment decides: published when ready (auto) or a draft (review).")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         environments = list(Environment.objects.all()[:2])
@@ -54,6 +59,8 @@ class UploadForm(forms.Form):
         chosen = {"title": data["title"], "playback_policy": data["playback_policy"]}
         if data["max_duration_seconds"] is not None:
             chosen["max_duration_seconds"] = data["max_duration_seconds"]
+        if data["draft"]:
+            chosen["publish"] = False
         return chosen
 
 

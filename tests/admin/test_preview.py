@@ -66,3 +66,22 @@ def test_the_tracks_read_as_lines_not_json(admin_client, ready_asset):
     assert "<div>video · h264 · " in page and " fps · " in page
     assert "<div>audio · aac · " in page and " kHz · " in page
     assert '"codec"' not in page
+
+
+def test_the_asset_page_shows_a_thumbnail_strip_cut_from_one_storyboard(admin_client, anonymous,
+                                                                       ready_asset):
+    strip_url = f"/admin/preview/{ready_asset.id}/storyboard.json"
+    assert f'data-src="{strip_url}"' in admin_client.get(change_url(ready_asset)).content.decode()
+
+    board = admin_client.get(strip_url).json()
+    sprite = admin_client.get(board["image"])
+
+    duration = float(ready_asset.duration)
+    assert board["image"] == f"/admin/preview/{ready_asset.id}/storyboard.jpg"
+    assert len(board["tiles"]) == pytest.approx(duration, abs=1)  # one a second, short video
+    assert board["tiles"][0] == {"start": 0, "x": 0, "y": 0}
+    assert all(0 <= tile["start"] < duration for tile in board["tiles"])
+    assert sprite.status_code == 200 and sprite["Content-Type"] == "image/jpeg"
+    assert body(sprite)[:3] == b"\xff\xd8\xff"
+    assert anonymous.get(strip_url).status_code == 302
+    assert anonymous.get(board["image"]).status_code == 302

@@ -128,3 +128,40 @@ def test_an_operator_puts_an_environment_under_review(admin_client, environment,
     entry = AuditEntry.objects.filter(object_id=environment.id).latest("id")
     assert entry.changes == {"publishing": ["auto", "review"]}
     assert finish(new_asset(environment, tmp_path)).publication_status == "draft"
+
+
+def test_the_asset_page_publishes_and_unpublishes_with_its_own_buttons(admin_client, draft,
+                                                                       anonymous):
+    playback_id = draft.playback_ids.get().id
+    page = admin_client.get(change_url(draft)).content.decode()
+    assert 'name="_publish"' in page and 'name="_unpublish"' not in page
+
+    data = form_data(admin_client.get(change_url(draft)), "asset_form")
+    published = admin_client.post(change_url(draft), {**data, "_publish": "Publish now"},
+                                  follow=True)
+
+    assert "Published 1 asset." in published.content.decode()
+    assert published.redirect_chain[-1][0] == change_url(draft)
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 200
+    page = published.content.decode()
+    assert 'name="_unpublish"' in page and 'name="_publish"' not in page
+
+    data = form_data(published, "asset_form")
+    unpublished = admin_client.post(change_url(draft), {**data, "_unpublish": "Unpublish now"},
+                                    follow=True)
+    assert "Unpublished 1 asset." in unpublished.content.decode()
+    assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 404
+    assert list(AuditEntry.objects.filter(object_id=draft.id, actor_type="user")
+                .order_by("id").values_list("action", flat=True)) == [
+        "asset.published", "asset.unpublished"]
+
+
+def test_the_publish_buttons_are_only_for_those_who_may_publish(member, draft):
+    support = member("Support")
+
+    page = support.get(change_url(draft)).content.decode()
+
+    assert 'name="_publish"' not in page
+    assert support.post(change_url(draft), {"_publish": "Publish now"}).status_code == 403
+    draft.refresh_from_db()
+    assert draft.publication_status == "draft"

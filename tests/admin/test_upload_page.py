@@ -186,3 +186,11 @@ def test_the_json_endpoints_refuse_anyone_outside_the_console(
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
     assert Upload.objects.count() == uploads
+
+
+def test_an_upload_kept_as_a_draft_says_so_in_its_settings(admin_client, environment):
+    response = _ask_for_upload(admin_client, environment, title="Rough cut", draft="on")
+
+    assert response.status_code == 201, response.content
+    upload = Upload.objects.get(pk=response.json()["upload_id"])
+    assert upload.new_asset_settings["publish"] is False
