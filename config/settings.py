@@ -377,7 +377,7 @@ NGINX_RTMP_MODULE = env("NGINX_RTMP_MODULE", "/usr/lib/nginx/modules/ngx_rtmp_mo
 # --- time, logging --------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+FORMAT_MODULE_PATH = ["config.formats"]  # dates as 2026-11-30 17:09 (USE_I18N: on, the default)
 USE_TZ = True
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext, quote
 from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse, reverse_lazy
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
 from .context import Actor
@@ -75,12 +79,106 @@ def link_to(obj: models.Model | None, label: str | None = None) -> str:
     return format_html('<a href="{}">{}</a>', change_url(obj), label or str(obj))
 
 
+def find_url(public_id: str) -> str:
+    return f"{reverse('admin-find')}?{urlencode({'id': public_id})}"
+
+
 def find_link(public_id: str) -> str:
     """A link to whatever object an id names, resolved by the find-by-ID page."""
     if not public_id:
         return "-"
-    return format_html('<a href="{}?{}">{}</a>', reverse("admin-find"),
-                       urlencode({"id": public_id}), public_id)
+    return format_html('<a href="{}">{}</a>', find_url(public_id), public_id)
+
+
+# --- list columns ----------------------------------------------------------------------
+# A list has about 735 px for its columns at 1400 px (the navigation and the filters take
+# the rest), so long values are cut to fit; the whole value stays in the page, for copying
+# and the browser's find, and shows as a tooltip. The styles are in admin/base_site.html.
+ID_HEAD, ID_TAIL = 8, 6
+
+
+def short_id(public_id: str, url: str = "") -> str:
+    """An id cut in the middle, "aud_01m8…6dgyza": ids made the same day share their
+    start, so the end is what tells rows apart. The page holds the whole id (the end is
+    drawn again after the cut by the style sheet). A link when given a URL."""
+    if not public_id:
+        return "-"
+    tag, href = ("a", format_html(' href="{}"', url)) if url else ("span", "")
+    if len(public_id) <= ID_HEAD + 1 + ID_TAIL:
+        return format_html('<{}{} class="kino-id">{}</{}>', tag, href, public_id, tag)
+    return format_html('<{}{} class="kino-id" title="{}" data-tail="{}"><span>{}</span></{}>',
+                       tag, href, public_id, public_id[-ID_TAIL:], public_id, tag)
+
+
+def find_short(public_id: str) -> str:
+    """find_link in a list column: the id cut to fit, whole in its tooltip."""
+    return short_id(public_id, find_url(public_id)) if public_id else "-"
+
+
+def clipped(text: str, full: str = "", url: str = "", *, wide: bool = False) -> str:
+    """Text cut at the column's edge with an ellipsis; the tooltip holds all of it. A link
+    when given a URL; wide for the one long column of a list."""
+    if not text:
+        return "-"
+    css = "kino-clip kino-clip-wide" if wide else "kino-clip"
+    if url:
+        return format_html('<a class="{}" href="{}" title="{}">{}</a>', css, url,
+                           full or text, text)
+    return format_html('<span class="{}" title="{}">{}</span>', css, full or text, text)
+
+
+def small_line(text: str) -> str:
+    """A second, smaller line in a cell: the kind above an id, a detail below a state."""
+    return format_html('<span class="kino-line">{}</span>', text) if text else ""
+
+
+def with_tooltip(text: str, tooltip: str) -> str:
+    return format_html('<span title="{}">{}</span>', tooltip, text)
+
+
+def free_text(text: str, tooltip: str = "") -> str:
+    """A name someone typed: it may break anywhere (a file name, an e-mail address) rather
+    than widen the list."""
+    return format_html('<span class="kino-wrap" title="{}">{}</span>', tooltip, text)
+
+
+def titled_link(obj: models.Model | None, title: str) -> str:
+    """A link to an object by its name, its id in the tooltip."""
+    if obj is None:
+        return "-"
+    return format_html('<a class="kino-wrap" href="{}" title="{}">{}</a>', change_url(obj),
+                       obj.pk, title)
+
+
+def url_shown(url: str, link: str = "", *, wide: bool = False) -> str:
+    """A URL as host and path, cut to fit; the whole URL in the tooltip."""
+    parts = urlsplit(url)
+    return clipped(f"{parts.netloc}{parts.path}" if parts.netloc else url, url, link,
+                   wide=wide)
+
+
+def moment(value: datetime | None) -> str:
+    """A time as the console writes it (config/formats); in a narrow column it wraps
+    between the date and the time, never inside the date."""
+    if not value:
+        return "-"
+    day, _, hour = formats.localize(timezone.localtime(value)).partition(" ")
+    return format_html('<span class="nowrap">{}</span> {}', day, hour)
+
+
+def time_column(field: str, description: str) -> Callable[[Any, models.Model], str]:
+    """A sortable date-time column that wraps to date over time when the list is tight
+    (Django keeps a date field's own column on one line)."""
+    @admin.display(description=description, ordering=field)
+    def column(model_admin, obj: models.Model) -> str:
+        return moment(getattr(obj, field))
+    return column
+
+
+def dotted(name: str) -> str:
+    """A dotted name ("webhook_endpoint.created") that may break after its dots."""
+    may_break = mark_safe(".<wbr>")  # noqa: S308 - a constant
+    return format_html_join(may_break, "{}", ((part,) for part in name.split(".")))
 
 
 def audit_trail_link(public_id: str) -> str:
@@ -169,6 +267,8 @@ _STATE_COLOURS = {
     "errored": "#ba2121", "failed": "#ba2121", "timed_out": "#ba2121", "revoked": "#ba2121",
     "preparing": "#a05a00", "queued": "#a05a00", "running": "#a05a00", "waiting": "#a05a00",
     "published": "#1b7f3b", "scheduled": "#a05a00", "unpublished": "#ba2121",
+    "enabled": "#1b7f3b", "broadcasting": "#1b7f3b", "dead": "#ba2121", "failing": "#ba2121",
+    "pending": "#a05a00", "delivering": "#a05a00", "starting": "#a05a00",
 }
 
 
@@ -182,8 +282,8 @@ def state_label(state: str, note: str = "") -> str:
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "action", "object_link", "actor_type", "actor_label",
-                    "environment", "request_id"]
+    list_display = ["action_shown", "created", "object_shown", "actor_shown", "environment",
+                    "request_shown"]
     list_filter = ["object_type", "actor_type", "action", "environment"]
     list_select_related = ["environment"]
     search_fields = ["=id", "=object_id", "=request_id", "=actor_id", "actor_label"]
@@ -192,6 +292,24 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     fields = ["id", "created_at", "environment", "action", "object_type", "object_link",
               "actor_type", "actor_id", "actor_label", "request_id", "message", "changes_pretty"]
     readonly_fields = fields
+    created = time_column("created_at", "created")
+
+    @admin.display(description="action", ordering="action")
+    def action_shown(self, entry: AuditEntry) -> str:
+        return with_tooltip(dotted(entry.action), entry.id)
+
+    @admin.display(description="object", ordering="object_id")
+    def object_shown(self, entry: AuditEntry) -> str:
+        return format_html("{}{}", small_line(entry.object_type), find_short(entry.object_id))
+
+    @admin.display(description="actor", ordering="actor_label")
+    def actor_shown(self, entry: AuditEntry) -> str:
+        return format_html("{}{}", small_line(entry.actor_type),
+                           free_text(entry.actor_label or "-", entry.actor_id))
+
+    @admin.display(description="request", ordering="request_id")
+    def request_shown(self, entry: AuditEntry) -> str:
+        return find_short(entry.request_id)
 
     @admin.display(description="object", ordering="object_id")
     def object_link(self, entry: AuditEntry) -> str:

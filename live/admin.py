@@ -13,9 +13,16 @@ from foundation.admin import (
     ReadOnlyInline,
     apply_to_each,
     audit_trail_link,
+    clipped,
     link_to,
+    moment,
     pretty_json,
+    short_id,
+    small_line,
     state_label,
+    time_column,
+    titled_link,
+    url_shown,
     user_may,
 )
 from foundation.context import Actor
@@ -139,8 +146,8 @@ class HealthSampleInline(ReadOnlyInline):
 
 @admin.register(LiveStream)
 class LiveStreamAdmin(admin.ModelAdmin):
-    list_display = ["name_and_id", "environment", "status_shown", "encoder", "bitrate",
-                    "latency_mode", "records", "created_at"]
+    list_display = ["name_and_id", "environment", "status_shown", "encoder", "latency_mode",
+                    "records", "created"]
     list_filter = ["status", ConnectedFilter, "latency_mode", "environment"]
     list_select_related = ["environment"]
     search_fields = ["=id", "name", "passthrough"]
@@ -152,6 +159,7 @@ class LiveStreamAdmin(admin.ModelAdmin):
                    "playback_ids_shown", "created_at", "updated_at", "audit_trail"]
     inlines = [SimulcastTargetInline, SessionInline, HealthSampleInline]
     actions = ["enable", "disable", "complete", "reset_key"]
+    created = time_column("created_at", "created")
 
     # Made by live_stream_create from a short form; then its name and settings change
     # through live_stream_update. Deleting is the API's (it ends runs and keeps recordings).
@@ -204,18 +212,17 @@ class LiveStreamAdmin(admin.ModelAdmin):
     @admin.display(description="stream", ordering="name")
     def name_and_id(self, stream: LiveStream) -> str:
         return format_html('<strong>{}</strong><br><span class="quiet">{}</span>',
-                           stream.name, stream.id)
+                           stream.name, short_id(stream.id))
 
     @admin.display(description="encoder", ordering="connected")
     def encoder(self, stream: LiveStream) -> str:
+        """Connected (with the bitrate it sends), stalled, or gone for now."""
         if stream.connected:
-            return format_html('<strong style="color: #ba2121">stalled</strong>') \
+            shown = format_html('<strong style="color: #ba2121">stalled</strong>') \
                 if (stream.health or {}).get("stalled") else "connected"
+            bitrate = health_data(stream)["bitrate"]
+            return format_html("{}{}", shown, small_line(_kbps(bitrate) if bitrate else ""))
         return "waiting for a reconnect" if stream.disconnected_at else "–"
-
-    @admin.display(description="bitrate")
-    def bitrate(self, stream: LiveStream) -> str:
-        return _kbps(health_data(stream)["bitrate"])
 
     @admin.display(description="records", boolean=True)
     def records(self, stream: LiveStream) -> bool:
@@ -312,8 +319,8 @@ class LiveStreamAdmin(admin.ModelAdmin):
 class LiveSessionAdmin(SessionFields, ReadOnlyAdmin):
     """Every publish: who connected from where, for how long, and what it recorded."""
 
-    list_display = ["id", "stream_link", "via", "address", "node", "started_at", "ended_at",
-                    "end_reason"]
+    list_display = ["id_shown", "stream_shown", "encoder", "node", "started", "ended"]
+    list_select_related = ["stream"]
     list_filter = ["via", "node", "app"]
     search_fields = ["=id", "=stream__id", "address"]
     date_hierarchy = "started_at"
@@ -322,24 +329,64 @@ class LiveSessionAdmin(SessionFields, ReadOnlyAdmin):
               "playable_at", "ended_at", "end_reason", "bytes_in", "drop_requested",
               "recording_path", "asset_link"]
     readonly_fields = fields
+    started = time_column("started_at", "started")
 
     @admin.display(description="live stream")
     def stream_link(self, session: LiveSession) -> str:
         return link_to(session.stream)
 
+    @admin.display(description="session", ordering="id")
+    def id_shown(self, session: LiveSession) -> str:
+        return short_id(session.id)
+
+    @admin.display(description="live stream", ordering="stream__name")
+    def stream_shown(self, session: LiveSession) -> str:
+        return titled_link(session.stream, str(session.stream))
+
+    @admin.display(description="encoder", ordering="address")
+    def encoder(self, session: LiveSession) -> str:
+        return format_html("{}{}", small_line(session.via.upper()), session.address or "-")
+
+    @admin.display(description="ended", ordering="ended_at")
+    def ended(self, session: LiveSession) -> str:
+        if session.ended_at is None:
+            return format_html('<strong style="color: #1b7f3b">{}</strong>', "publishing")
+        return format_html("{}{}", moment(session.ended_at), small_line(session.end_reason))
+
 
 @admin.register(SimulcastTarget)
 class SimulcastTargetAdmin(TargetFields, ReadOnlyAdmin):
-    list_display = ["id", "stream_link", "url", "status_shown", "updated_at"]
+    list_display = ["id_shown", "stream_shown", "destination", "status_and_error", "updated"]
+    list_select_related = ["stream"]
     list_filter = ["status"]
     search_fields = ["=id", "=stream__id", "url"]
     fields = ["id", "stream_link", "url", "key_hint", "status_shown", "error", "speed",
               "restarts", "created_at", "updated_at", "audit_trail"]
     readonly_fields = fields
+    updated = time_column("updated_at", "updated")
 
     @admin.display(description="live stream")
     def stream_link(self, target: SimulcastTarget) -> str:
         return link_to(target.stream)
+
+    @admin.display(description="target", ordering="id")
+    def id_shown(self, target: SimulcastTarget) -> str:
+        return short_id(target.id)
+
+    @admin.display(description="live stream", ordering="stream__name")
+    def stream_shown(self, target: SimulcastTarget) -> str:
+        return titled_link(target.stream, str(target.stream))
+
+    @admin.display(description="destination", ordering="url")
+    def destination(self, target: SimulcastTarget) -> str:
+        hint = target.key_hint
+        return format_html("{}{}", url_shown(target.url),
+                           small_line(f"stream key {hint}" if hint else "no stream key"))
+
+    @admin.display(description="status", ordering="status")
+    def status_and_error(self, target: SimulcastTarget) -> str:
+        error = clipped(target.error) if target.error else ""
+        return format_html("{}{}", state_label(target.status), small_line(error))
 
     @admin.display(description="audit trail")
     def audit_trail(self, target: SimulcastTarget) -> str:

@@ -2,7 +2,14 @@
 
 from django.contrib import admin
 
-from foundation.admin import ReadOnlyAdmin, apply_to_each, audit_trail_link, link_to, user_may
+from foundation.admin import (
+    ReadOnlyAdmin,
+    apply_to_each,
+    audit_trail_link,
+    link_to,
+    time_column,
+    user_may,
+)
 
 from .models import SigningKey
 from .services import signing_key_delete
@@ -17,13 +24,14 @@ class SigningKeyAdmin(ReadOnlyAdmin):
     """Keys are made through the API (the private key is handed out once, there).
     Deleting one here stops every token it signed at once."""
 
-    list_display = ["id", "environment", "created_at"]
+    list_display = ["id", "environment", "created"]
     list_filter = ["environment"]
     list_select_related = ["environment"]
     search_fields = ["=id"]
     fields = ["id", "environment_link", "created_at", "public_key", "audit_trail"]
     readonly_fields = fields
     actions = ["delete_keys"]
+    created = time_column("created_at", "created")
 
     @admin.display(description="environment")
     def environment_link(self, key: SigningKey) -> str:

@@ -6,12 +6,21 @@ from foundation.admin import (
     ReadOnlyInline,
     apply_to_each,
     audit_trail_link,
+    change_url,
     changelist_url,
+    dotted,
     find_link,
+    find_short,
     link_to,
+    moment,
     pretty_json,
+    short_id,
+    small_line,
     state_label,
+    time_column,
+    url_shown,
     user_may,
+    with_tooltip,
 )
 
 from . import services
@@ -22,7 +31,7 @@ from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 class EventAdmin(ReadOnlyAdmin):
     """The outbox as it was written: what support reads to see what an integration was told."""
 
-    list_display = ["id", "created_at", "type", "object_link", "environment", "request_id"]
+    list_display = ["type_shown", "created", "object_shown", "environment", "request_shown"]
     list_filter = ["type", "object_type", "environment"]
     list_select_related = ["environment"]
     search_fields = ["=id", "=object_id", "=request_id"]
@@ -31,6 +40,19 @@ class EventAdmin(ReadOnlyAdmin):
     fields = ["id", "created_at", "environment", "type", "object_type", "object_link",
               "request_id", "deliveries", "data_pretty"]
     readonly_fields = fields
+    created = time_column("created_at", "created")
+
+    @admin.display(description="type", ordering="type")
+    def type_shown(self, event: Event) -> str:
+        return with_tooltip(dotted(event.type), event.id)
+
+    @admin.display(description="object", ordering="object_id")
+    def object_shown(self, event: Event) -> str:
+        return format_html("{}{}", small_line(event.object_type), find_short(event.object_id))
+
+    @admin.display(description="request", ordering="request_id")
+    def request_shown(self, event: Event) -> str:
+        return find_short(event.request_id)
 
     @admin.display(description="object", ordering="object_id")
     def object_link(self, event: Event) -> str:
@@ -79,14 +101,29 @@ class AttemptInline(ReadOnlyInline):
 class WebhookEndpointAdmin(ReadOnlyAdmin):
     """Endpoints are managed through the API; their signing secrets are never shown."""
 
-    list_display = ["id", "url", "environment", "enabled", "failing_since", "disabled_reason",
-                    "created_at"]
+    list_display = ["url_and_id", "environment", "health", "created"]
     list_filter = ["enabled", "environment"]
     list_select_related = ["environment"]
     search_fields = ["=id", "url"]
     fields = ["id", "environment_link", "url", "events", "enabled", "disabled_reason",
               "failing_since", "created_at", "deliveries_link", "audit_trail"]
     readonly_fields = fields
+    created = time_column("created_at", "created")
+
+    @admin.display(description="URL", ordering="url")
+    def url_and_id(self, endpoint: WebhookEndpoint) -> str:
+        return format_html("{}{}", url_shown(endpoint.url, wide=True),
+                           small_line(short_id(endpoint.id)))
+
+    @admin.display(description="status", ordering="enabled")
+    def health(self, endpoint: WebhookEndpoint) -> str:
+        if not endpoint.enabled:
+            return format_html("{}{}", state_label("disabled"),
+                               small_line(endpoint.disabled_reason))
+        if endpoint.failing_since:
+            since = format_html("since {}", moment(endpoint.failing_since))
+            return format_html("{}{}", state_label("failing"), small_line(since))
+        return state_label("enabled")
 
     @admin.display(description="environment")
     def environment_link(self, endpoint: WebhookEndpoint) -> str:
@@ -108,8 +145,8 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """One event for one endpoint, with every attempt: what support reads when an
     integration says it never got a webhook."""
 
-    list_display = ["id", "created_at", "status_shown", "event_type", "endpoint", "attempts",
-                    "last_status_code", "next_attempt_at"]
+    list_display = ["event_and_id", "endpoint_shown", "status_and_attempts", "created",
+                    "next_attempt"]
     list_filter = [FailingFilter, "status", "endpoint__environment"]
     list_select_related = ["event", "endpoint"]
     search_fields = ["=id", "=event__id", "=endpoint__id"]
@@ -124,14 +161,31 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["retry_deliveries"]
+    created = time_column("created_at", "created")
+    next_attempt = time_column("next_attempt_at", "next attempt")
 
     @admin.display(description="status", ordering="status")
     def status_shown(self, delivery: WebhookDelivery) -> str:
         return state_label(delivery.status)
 
-    @admin.display(description="event type", ordering="event__type")
-    def event_type(self, delivery: WebhookDelivery) -> str:
-        return delivery.event.type
+    @admin.display(description="event", ordering="event__type")
+    def event_and_id(self, delivery: WebhookDelivery) -> str:
+        return format_html("{}{}", dotted(delivery.event.type), small_line(short_id(delivery.id)))
+
+    @admin.display(description="endpoint", ordering="endpoint__url")
+    def endpoint_shown(self, delivery: WebhookDelivery) -> str:
+        return url_shown(delivery.endpoint.url, change_url(delivery.endpoint))
+
+    @admin.display(description="status", ordering="status")
+    def status_and_attempts(self, delivery: WebhookDelivery) -> str:
+        if not delivery.attempts:
+            return format_html("{}{}", state_label(delivery.status), small_line("not sent yet"))
+        answer = (f"HTTP {delivery.last_status_code}" if delivery.last_status_code
+                  else "no response")
+        tries = f"{delivery.attempts} attempt{'' if delivery.attempts == 1 else 's'}"
+        detail = format_html('<span class="nowrap">{}</span> · <span class="nowrap">{}</span>',
+                             tries, answer)
+        return format_html("{}{}", state_label(delivery.status), small_line(detail))
 
     @admin.display(description="endpoint")
     def endpoint_link(self, delivery: WebhookDelivery) -> str:

@@ -7,12 +7,16 @@ import hashlib
 from django import forms
 from django.contrib import admin
 from django.template.response import TemplateResponse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from foundation.admin import (
     CreateOnlyAdmin,
     apply_to_each,
     audit_trail_link,
+    moment,
+    small_line,
+    state_label,
+    time_column,
     user_may,
 )
 from foundation.context import Actor
@@ -62,8 +66,8 @@ def _revoke(key: ApiKey, actor: Actor) -> None:
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(CreateOnlyAdmin):
-    list_display = ["name", "prefix_shown", "environment", "scope_list", "active", "created_at",
-                    "last_used_at", "revoked_at"]
+    list_display = ["name_and_prefix", "environment", "scope_list", "state", "created",
+                    "last_used"]
     list_filter = [ActiveKeyFilter, "environment"]
     list_select_related = ["environment"]
     search_fields = ["=id", "name", "prefix"]
@@ -71,6 +75,8 @@ class ApiKeyAdmin(CreateOnlyAdmin):
     add_fields = ["environment", "name", "scopes"]
     view_fields = ["id", "environment", "name", "prefix_shown", "scope_list", "active",
                    "created_at", "last_used_at", "revoked_at", "audit_trail"]
+    created = time_column("created_at", "created")
+    last_used = time_column("last_used_at", "last used")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -121,6 +127,16 @@ class ApiKeyAdmin(CreateOnlyAdmin):
     def revoke(self, request, queryset):
         apply_to_each(request, queryset, _revoke, done="Revoked")
 
+    @admin.display(description="name", ordering="name")
+    def name_and_prefix(self, key: ApiKey) -> str:
+        return format_html("{}{}", key.name, small_line(f"{key.prefix}…"))
+
+    @admin.display(description="status", ordering="revoked_at")
+    def state(self, key: ApiKey) -> str:
+        if key.revoked_at:
+            return format_html("{}{}", state_label("revoked"), small_line(moment(key.revoked_at)))
+        return state_label("active")
+
     @admin.display(description="prefix", ordering="prefix")
     def prefix_shown(self, key: ApiKey) -> str:
         return f"{key.prefix}…"
@@ -149,13 +165,14 @@ def duration_text(seconds: float) -> str:
 
 @admin.register(Environment)
 class EnvironmentAdmin(CreateOnlyAdmin):
-    list_display = ["name", "id", "publishing", "duration_limit", "created_at"]
+    list_display = ["name_and_id", "publishing", "duration_limit", "created"]
     search_fields = ["=id", "name"]
     add_fields = ["name", "max_duration_seconds"]  # publishing: auto, changed on its page
     view_fields = ["id", "name", "publishing", "max_duration_seconds", "duration_limit",
                    "created_at", "contents", "audit_trail"]
     # The settings an operator changes after creation; the services audit them.
     editable_fields = ["publishing", "max_duration_seconds"]
+    created = time_column("created_at", "created")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -182,6 +199,10 @@ class EnvironmentAdmin(CreateOnlyAdmin):
             max_duration_seconds=form.cleaned_data["max_duration_seconds"])
         obj.pk, obj.created_at = made.pk, made.created_at
         obj._state.adding = False
+
+    @admin.display(description="name", ordering="name")
+    def name_and_id(self, environment: Environment) -> str:
+        return format_html("{}{}", environment.name, small_line(environment.id))
 
     @admin.display(description="longest video")
     def duration_limit(self, environment: Environment) -> str:

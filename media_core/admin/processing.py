@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.contrib import admin
 from django.db.models import Q
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -14,11 +15,17 @@ from foundation.admin import (
     apply_to_each,
     audit_trail_link,
     link_to,
+    moment,
     percent,
     pretty_json,
     progress_bar,
+    short_id,
+    small_line,
     state_label,
+    time_column,
+    titled_link,
     user_may,
+    with_tooltip,
 )
 from foundation.context import Actor
 from foundation.errors import InvalidTransition
@@ -59,8 +66,8 @@ class UploadAttentionFilter(admin.SimpleListFilter):
 
 @admin.register(Upload)
 class UploadAdmin(ReadOnlyAdmin):
-    list_display = ["id", "state", "environment", "asset_link", "size_bytes", "expires_at",
-                    "created_at"]
+    list_display = ["id_shown", "state_in_list", "asset_shown", "size", "environment",
+                    "created"]
     list_filter = [UploadAttentionFilter, "status", "environment"]
     list_select_related = ["environment", "asset"]
     search_fields = ["=id", "=asset__id", "cors_origin"]
@@ -69,6 +76,7 @@ class UploadAdmin(ReadOnlyAdmin):
               "expires_at", "size_bytes", "error_type", "error_message", "created_at",
               "updated_at", "audit_trail"]
     readonly_fields = fields
+    created = time_column("created_at", "created")
 
     def has_cancel_permission(self, request) -> bool:
         return user_may(request, "change", Upload)
@@ -81,6 +89,36 @@ class UploadAdmin(ReadOnlyAdmin):
     def state(self, upload: Upload) -> str:
         expired = upload.status == Upload.Status.WAITING and upload.expires_at < timezone.now()
         return state_label(upload.status, "expired" if expired else "")
+
+    @admin.display(description="upload", ordering="id")
+    def id_shown(self, upload: Upload) -> str:
+        return short_id(upload.id)
+
+    @admin.display(description="status", ordering="status")
+    def state_in_list(self, upload: Upload) -> str:
+        """The status; while waiting, until when the upload URL takes a file."""
+        if upload.status != Upload.Status.WAITING:
+            return state_label(upload.status)
+        if upload.expires_at < timezone.now():
+            return state_label(upload.status, "expired")
+        return format_html("{}{}", state_label(upload.status),
+                           small_line(format_html("until {}", moment(upload.expires_at))))
+
+    @admin.display(description="asset", ordering="asset__title")
+    def asset_shown(self, upload: Upload) -> str:
+        if upload.asset:
+            return titled_link(upload.asset, upload.asset.title or "Untitled")
+        title = (upload.new_asset_settings or {}).get("title")
+        if not title:
+            return "-"
+        return format_html('<span class="quiet" title="{}">{}</span>',
+                           "Made when the file arrives", title)
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, upload: Upload) -> str:
+        if upload.size_bytes is None:
+            return "-"
+        return with_tooltip(filesizeformat(upload.size_bytes), f"{upload.size_bytes:,} bytes")
 
     @admin.display(description="asset")
     def asset_link(self, upload: Upload) -> str:
@@ -116,8 +154,8 @@ class JobStuckFilter(admin.SimpleListFilter):
 
 @admin.register(ProcessingJob)
 class ProcessingJobAdmin(ReadOnlyAdmin):
-    list_display = ["id", "asset_link", "state", "attempts_of", "progress_percent", "stage",
-                    "worker", "error_code", "created_at", "started_at", "finished_at"]
+    list_display = ["id_shown", "asset_shown", "state_in_list", "attempts_of", "created",
+                    "finished"]
     list_filter = [JobStuckFilter, "status", "stage", "error_code"]
     list_select_related = ["asset"]
     search_fields = ["=id", "=asset__id", "=request_id", "worker"]
@@ -126,6 +164,8 @@ class ProcessingJobAdmin(ReadOnlyAdmin):
               "lease_expires_at", "output_prefix", "error_code", "error_message", "stderr",
               "request_link", "created_at", "started_at", "finished_at", "updated_at", "audit_trail"]
     readonly_fields = fields
+    created = time_column("created_at", "created")
+    finished = time_column("finished_at", "finished")
 
     def has_retry_permission(self, request) -> bool:
         return user_may(request, "retry", Asset)
@@ -134,6 +174,26 @@ class ProcessingJobAdmin(ReadOnlyAdmin):
     def retry_asset(self, request, queryset):
         assets = Asset.objects.filter(jobs__in=queryset).distinct()
         apply_to_each(request, assets, retry_asset_processing, done="Retrying")
+
+    @admin.display(description="job", ordering="id")
+    def id_shown(self, job: ProcessingJob) -> str:
+        return short_id(job.id)
+
+    @admin.display(description="asset", ordering="asset")
+    def asset_shown(self, job: ProcessingJob) -> str:
+        return titled_link(job.asset, job.asset.title or "Untitled")
+
+    @admin.display(description="status", ordering="status")
+    def state_in_list(self, job: ProcessingJob) -> str:
+        """The status over what it means now: the stage and progress of a job under way,
+        the error code of a failed one (the worker is on the job's page)."""
+        if job.status == ProcessingJob.Status.FAILED:
+            detail = job.error_code
+        elif job.status == ProcessingJob.Status.RUNNING:
+            detail = " · ".join(part for part in (job.stage, percent(job.progress)) if part)
+        else:
+            detail = ""
+        return format_html("{}{}", state_label(job.status), small_line(detail))
 
     @admin.display(description="asset", ordering="asset")
     def asset_link(self, job: ProcessingJob) -> str:
@@ -146,10 +206,6 @@ class ProcessingJobAdmin(ReadOnlyAdmin):
     @admin.display(description="attempts")
     def attempts_of(self, job: ProcessingJob) -> str:
         return f"{job.attempts}/{job.max_attempts}"
-
-    @admin.display(description="progress", ordering="progress")
-    def progress_percent(self, job: ProcessingJob) -> str:
-        return percent(job.progress)
 
     @admin.display(description="progress")
     def progress(self, job: ProcessingJob) -> str:

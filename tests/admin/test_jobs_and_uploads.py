@@ -56,9 +56,10 @@ def test_the_job_list_shows_attempts_progress_and_stage(admin_client, preparing_
     page = admin_client.get(changelist_url(ProcessingJob))
 
     assertContains(page, "1/3")
-    assertContains(page, "50 %")
-    assertContains(page, "encoding")
-    assertContains(page, str(preparing_asset))
+    assertContains(page, "encoding · 50 %")
+    # The asset by its title, its id in the tooltip.
+    assertContains(page, f'<a class="kino-wrap" href="{change_url(preparing_asset)}" '
+                         f'title="{preparing_asset.id}">{preparing_asset.title}</a>', html=True)
 
 
 def test_a_failed_job_page_shows_ffmpeg_output_in_a_pre(admin_client, refused_asset):

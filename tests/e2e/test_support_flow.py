@@ -15,9 +15,13 @@ from django.utils import timezone
 from foundation import roles
 from foundation.admin import change_url, changelist_url
 from foundation.context import Actor
-from foundation.models import ApiKey, AuditEntry
+from foundation.models import ApiKey, AuditEntry, Environment
 from foundation.tenancy import api_key_create
+from live import services as live_services
+from live.models import LiveSession, LiveStream, SimulcastTarget
 from media_core.models import Asset, PlaybackID, ProcessingJob, Upload
+from playback.models import SigningKey
+from playback.services import signing_key_create
 from tests.browser import chromium_page
 from tests.clips import make_clip
 from tests.factories import failed_asset
@@ -55,6 +59,24 @@ def _failed_deliveries(environment) -> None:
                                           started_at=now - timedelta(hours=1, minutes=-n))
 
 
+def _live_studio(environment) -> None:
+    """A named stream restreamed to one server, which an encoder published to once."""
+    actor = Actor.system("test")
+    stream, _ = live_services.live_stream_create(
+        environment_id=environment.id, actor=actor, playback_policy=["public"],
+        new_asset_settings=None, reconnect_window=30, latency_mode="standard",
+        name="Studio B evening show")
+    live_services.simulcast_target_create(stream=stream, actor=actor,
+                                          url="rtmp://127.0.0.1:1935/app",
+                                          stream_key="abcdefghijkl")
+    started = timezone.now() - timedelta(hours=2)
+    session = LiveSession.objects.create(stream=stream, node="ingest-1", app="live",
+                                         client_id="42", address="203.0.113.7", via="rtmp")
+    LiveSession.objects.filter(pk=session.pk).update(
+        started_at=started, ended_at=started + timedelta(minutes=55),
+        end_reason="the encoder stopped")
+
+
 def test_support_finds_a_request_reads_every_list_and_retries_a_failed_job(
         platform, environment, django_user_model, tmp_path):
     roles.sync_roles()
@@ -73,6 +95,11 @@ def test_support_finds_a_request_reads_every_list_and_retries_a_failed_job(
                           title="Interview, encoder crashed")
     failed_job = broken.jobs.get()
     _failed_deliveries(environment)
+    _live_studio(environment)
+    signing_key_create(environment=environment, actor=Actor.system("test"))
+    # Read before the browser starts: Playwright runs an event loop in this thread, and
+    # Django refuses database queries while one runs.
+    delivery = WebhookDelivery.objects.first()
 
     with chromium_page() as page:
         page.set_viewport_size({"width": 1400, "height": 900})
@@ -97,7 +124,10 @@ def test_support_finds_a_request_reads_every_list_and_retries_a_failed_job(
         for name, model in [("audit", AuditEntry), ("events", Event),
                             ("deliveries", WebhookDelivery), ("endpoints", WebhookEndpoint),
                             ("jobs", ProcessingJob), ("assets", Asset), ("uploads", Upload),
-                            ("playback-ids", PlaybackID), ("api-keys", ApiKey)]:
+                            ("playback-ids", PlaybackID), ("api-keys", ApiKey),
+                            ("environments", Environment), ("signing-keys", SigningKey),
+                            ("live-streams", LiveStream), ("live-sessions", LiveSession),
+                            ("simulcast-targets", SimulcastTarget)]:
             page.goto(f"{platform.base_url}{changelist_url(model)}")
             page.wait_for_selector("#result_list")
             page.screenshot(path=SCREENSHOTS.format(name), full_page=True)
@@ -107,7 +137,7 @@ def test_support_finds_a_request_reads_every_list_and_retries_a_failed_job(
         assert too_wide == [], "these lists scroll sideways at 1400 px"
 
         # Reading, never writing: no save button and no delete link on any page.
-        for obj in (broken, failed_job, WebhookDelivery.objects.first()):
+        for obj in (broken, failed_job, delivery):
             page.goto(f"{platform.base_url}{change_url(obj)}")
             assert page.locator("input[name=_save], a.deletelink").count() == 0
 
