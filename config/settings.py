@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import socket
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env, env_bool, env_int, env_rate
 from config.install_secret import derived_secret, install_secret
+from config.live import live_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var")))
@@ -243,6 +242,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"AssetStatusEnum": "media_core.models.Asset.Status"},  # tracks share it
     # Swagger UI from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -341,38 +341,13 @@ WEBHOOK_PROMPT_RETRY_SECONDS = env_int("WEBHOOK_PROMPT_RETRY_SECONDS", 10, minim
 # Signs the path tokens of child playlists and segments; nginx delivery needs the same
 # value (deploy/nginx). Derived from SECRET_KEY unless set.
 PLAYBACK_PATH_SECRET = env("PLAYBACK_PATH_SECRET") or derived_secret(SECRET_KEY, "playback-path")
+# With nginx in front (deploy/nginx): downloads are checked here and their bytes sent by
+# nginx from this internal location (X-Accel-Redirect); empty: sent from here.
+DOWNLOAD_ACCEL_PREFIX = env("DOWNLOAD_ACCEL_PREFIX", "")
 
-# --- live -----------------------------------------------------------------------
-# The ingest side (python manage.py live_ingest): nginx-rtmp on RTMP_PORT, its local
-# HTTP port (stats, control, live HLS) on LIVE_HTTP_PORT, one SRT listener per stream
-# on a port of SRT_PORTS. Files (HLS, recordings, nginx's own) under LIVE_DIR.
-RTMP_PORT = env_int("RTMP_PORT", 1935, minimum=1)
-LIVE_HTTP_PORT = env_int("LIVE_HTTP_PORT", 8080, minimum=1)
-_srt_ports = env("SRT_PORTS", "10000-10099")
-try:
-    _srt_low, _srt_high = (int(p) for p in _srt_ports.split("-", 1))
-except ValueError as exc:
-    raise ImproperlyConfigured(f"SRT_PORTS must look like 10000-10099, not {_srt_ports!r}") from exc
-if not 0 < _srt_low <= _srt_high < 65536:
-    raise ImproperlyConfigured(f"SRT_PORTS {_srt_ports!r} is not a range of ports")
-SRT_PORTS = range(_srt_low, _srt_high + 1)
-LIVE_DIR = Path(env("LIVE_DIR", str(VAR_DIR / "live")))
-# The host that encoders reach (put in rtmp_url and srt_url).
-LIVE_PUBLIC_HOST = env("LIVE_PUBLIC_HOST") or (urlsplit(PUBLIC_BASE_URL).hostname or "127.0.0.1")
-# Where an ingest node calls the platform back (nginx-rtmp callbacks and its reports).
-LIVE_PLATFORM_URL = (env("LIVE_PLATFORM_URL") or PUBLIC_BASE_URL).rstrip("/")
-# Shared by the platform and every ingest node; it authenticates the callbacks.
-LIVE_INGEST_SECRET = env("LIVE_INGEST_SECRET") or derived_secret(SECRET_KEY, "live-ingest")
-LIVE_NODE_NAME = env("LIVE_NODE_NAME") or socket.gethostname()[:64]
-LIVE_SAMPLE_SECONDS = float(env("LIVE_SAMPLE_SECONDS", "2"))
-# A publisher that sends nothing for this long is flagged as stalled.
-LIVE_STALL_SECONDS = float(env("LIVE_STALL_SECONDS", "4"))
-# Keep health samples this long.
-LIVE_HEALTH_RETENTION_HOURS = env_int("LIVE_HEALTH_RETENTION_HOURS", 48, minimum=1)
-# Simulcast targets may point at loopback or private addresses only when this is on.
-SIMULCAST_ALLOW_PRIVATE_TARGETS = env_bool("SIMULCAST_ALLOW_PRIVATE_TARGETS", False)
-NGINX_BIN = env("NGINX_BIN", "/usr/sbin/nginx")
-NGINX_RTMP_MODULE = env("NGINX_RTMP_MODULE", "/usr/lib/nginx/modules/ngx_rtmp_module.so")
+# --- live: the ingest and its streams (config/live.py) ----------------------------
+globals().update(live_settings(public_base_url=PUBLIC_BASE_URL, secret_key=SECRET_KEY,
+                               var_dir=VAR_DIR))
 
 # --- time, logging --------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -30,6 +30,7 @@ PREFIXES = {
     "sgk": "signing_key",
     "job": "processing_job",
     "ren": "rendition",
+    "trk": "text_track",
     "key": "api_key",
     "env": "environment",
     "aud": "audit_entry",

@@ -19,6 +19,7 @@ class MediaCoreConfig(AppConfig):
                     "media_core.publish_asset", "media_core.view_upload",
                     "media_core.view_playbackid", "media_core.add_playbackid",
                     "media_core.delete_playbackid", "media_core.view_rendition",
-                    "media_core.view_processingjob")
+                    "media_core.view_processingjob", "media_core.view_texttrack",
+                    "media_core.add_texttrack", "media_core.delete_texttrack")
         roles.grant(roles.SUPPORT, *roles.view_all(self), "media_core.retry_asset")
         roles.grant(roles.LIVE_OPERATORS, "media_core.view_asset", "media_core.view_playbackid")

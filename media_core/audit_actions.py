@@ -30,6 +30,10 @@ ASSET_PUBLICATION_SCHEDULED = register_action(
 PLAYBACK_ID_CREATED = register_action("playback_id.created", "A playback ID was added.")
 PLAYBACK_ID_DELETED = register_action("playback_id.deleted", "A playback ID was removed.")
 
+# Of an asset's text tracks (the object named is the asset).
+TEXT_TRACK_CREATED = register_action("text_track.created", "A text track was added.")
+TEXT_TRACK_DELETED = register_action("text_track.deleted", "A text track was removed.")
+
 JOB_CREATED = register_action("job.created", "A processing job was queued.")
 JOB_REQUEUED = register_action("job.requeued", "A failed attempt; the job is queued again.")
 JOB_FAILED = register_action("job.failed", "The job failed for good.")

@@ -1,6 +1,6 @@
 """The API's document of an asset, built once per change (foundation/documents.py) and
-the same bytes for every request until the asset, its renditions, playback IDs, upload
-or latest job change.
+the same bytes for every request until the asset, its renditions, playback IDs, text
+tracks, downloads, upload or latest job change.
 
 The bytes are what the API view renders from AssetSerializer, and what a webhook's
 `data` carries for the same state: one serializer, one renderer.
@@ -15,7 +15,15 @@ from foundation.api.conditional import etag_of
 from foundation.api.renderers import OrjsonRenderer
 from media_core import selectors
 from media_core.api.serializers import AssetSerializer
-from media_core.models import Asset, PlaybackID, ProcessingJob, Rendition, Upload
+from media_core.models import (
+    Asset,
+    PlaybackID,
+    ProcessingJob,
+    Rendition,
+    StaticRendition,
+    TextTrack,
+    Upload,
+)
 from media_core.models.changes import KIND, asset_changed
 
 _renderer = OrjsonRenderer()
@@ -82,6 +90,6 @@ def connect() -> None:
     the queryset side)."""
     for signal in (post_save, post_delete):
         signal.connect(_asset_saved, sender=Asset, dispatch_uid=f"documents-asset-{id(signal)}")
-        for model in (Rendition, PlaybackID, ProcessingJob, Upload):
+        for model in (Rendition, PlaybackID, ProcessingJob, Upload, TextTrack, StaticRendition):
             signal.connect(_part_saved, sender=model,
                            dispatch_uid=f"documents-{model.__name__}-{id(signal)}")

@@ -29,7 +29,7 @@ ASSET_ERRORED = register(
     object_type="asset")
 ASSET_UPDATED = register(
     "video.asset.updated",
-    "The asset's fields or playback IDs changed, or it is processed again.",
+    "The asset's fields, playback IDs or text tracks changed, or it is processed again.",
     object_type="asset")
 ASSET_PUBLISHED = register(
     "video.asset.published",
@@ -41,3 +41,22 @@ ASSET_UNPUBLISHED = register(
     object_type="asset")
 ASSET_DELETED = register(
     "video.asset.deleted", "The asset was deleted.", object_type="asset")
+# Downloads (mp4_support: standard), as Mux names them: every one asked for is made...
+ASSET_DOWNLOADS_READY = register(
+    "video.asset.static_renditions.ready",
+    "The asset's downloads (highest.mp4, audio.m4a) are ready; `static_renditions` lists "
+    "them.", object_type="asset")
+# ...or at least one could not be.
+ASSET_DOWNLOADS_ERRORED = register(
+    "video.asset.static_renditions.errored",
+    "At least one of the asset's downloads could not be made.", object_type="asset")
+
+# A text track's own events, as Mux names them; the asset's `tracks` change too, so
+# video.asset.updated follows each.
+TRACK_READY = register(
+    "video.asset.track.ready",
+    "A text track (captions, subtitles) was added to an asset and plays with it; `data` is "
+    "the track, with its `asset_id`.", object_type="track")
+TRACK_DELETED = register(
+    "video.asset.track.deleted", "A text track was removed from an asset.",
+    object_type="track")

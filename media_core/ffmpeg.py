@@ -18,8 +18,10 @@ from foundation.processes import ChildProcess, parse_progress
 
 # Containers we read. FFmpeg picks a demuxer by sniffing content, not by name: without
 # this list an HLS playlist or concat script renamed .mp4 is opened as such and can
-# make FFmpeg read other local files or URLs.
-FORMAT_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,mpeg,mxf,asf,ogg"
+# make FFmpeg read other local files or URLs. The audio ones (mp3, wav, flac) read
+# frames from the one file and nothing else, like the video containers.
+FORMAT_WHITELIST = ("mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,flv,mpeg,mxf,asf,ogg,"
+                    "mp3,wav,flac")
 PROTOCOL_WHITELIST = "file,pipe"
 
 

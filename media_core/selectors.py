@@ -6,13 +6,14 @@ from django.db import connection
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from foundation.errors import NotFound
-from media_core.models import Asset, PlaybackID, ProcessingJob, Rendition, Upload
+from media_core.models import Asset, PlaybackID, ProcessingJob, Rendition, TextTrack, Upload
 
 
 def shaped_for_the_api(assets: QuerySet[Asset]) -> QuerySet[Asset]:
     """Everything the API's asset document shows, in a number of queries that does not
     grow with the number of assets: the assets with their upload and the progress of
-    their latest job (one query), their video renditions (one), their playback IDs (one).
+    their latest job (one query), their video renditions (one), their playback IDs (one),
+    their text tracks (one), their downloads (one).
     """
     latest_job = ProcessingJob.objects.filter(asset=OuterRef("pk")).order_by("-id")
     return (assets.select_related("upload")
@@ -20,7 +21,7 @@ def shaped_for_the_api(assets: QuerySet[Asset]) -> QuerySet[Asset]:
             .prefetch_related(
                 Prefetch("renditions", Rendition.objects.filter(kind=Rendition.Kind.VIDEO),
                          to_attr="video_renditions"),
-                "playback_ids"))
+                "playback_ids", "text_tracks", "static_renditions"))
 
 
 def asset_list(*, environment_id: str) -> QuerySet[Asset]:
@@ -99,6 +100,32 @@ def playback_id_get(*, environment_id: str, asset_id: str, playback_id: str) -> 
                                     deleted_at__isnull=True).exists():
             raise NotFound(f"No asset {asset_id!r} in this environment.")
         raise NotFound(f"No playback ID {playback_id!r} on this asset.")
+    return found
+
+
+def asset_is_audio_only(*, asset_id: str) -> bool:
+    """Whether a ready asset plays sound alone: it has renditions, none of them video."""
+    kinds = set(Rendition.objects.filter(asset_id=asset_id).values_list("kind", flat=True))
+    return bool(kinds) and Rendition.Kind.VIDEO not in kinds
+
+
+def ready_text_tracks(*, asset_id: str) -> list[TextTrack]:
+    """The text tracks players are offered, in the order they were added."""
+    return list(TextTrack.objects.filter(asset_id=asset_id, status=TextTrack.Status.READY)
+                .order_by("id"))
+
+
+def text_track_get(*, environment_id: str, asset_id: str, track_id: str) -> TextTrack:
+    """An asset's text track, with its asset, in one query."""
+    found = (TextTrack.objects.select_related("asset")
+             .filter(pk=track_id, asset_id=asset_id, asset__environment_id=environment_id,
+                     asset__deleted_at__isnull=True)
+             .first())
+    if found is None:
+        if not Asset.objects.filter(pk=asset_id, environment_id=environment_id,
+                                    deleted_at__isnull=True).exists():
+            raise NotFound(f"No asset {asset_id!r} in this environment.")
+        raise NotFound(f"No text track {track_id!r} on this asset.")
     return found
 
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
 
 from foundation.api.idempotency import purge_expired
 from foundation.context import request_id_scope
-from media_core import staging, storage
-from media_core.models import Asset, ProcessingJob, Upload
+from foundation.errors import DomainError
+from media_core import ffmpeg, staging, storage
+from media_core.models import Asset, ProcessingJob, Rendition, StaticRendition, TextTrack, Upload
+from media_core.models.tracks import text_files, text_folder
+from media_core.processing import static
 from media_core.processing.pipeline import run_job
-from media_core.services import publication
+from media_core.services import downloads, publication
 from media_core.services.processing import jobs_recover_stalled, jobs_requeue_forgotten
 from media_core.services.uploads import uploads_time_out
 
@@ -22,7 +29,8 @@ def process_asset(job_id: str, request_id: str | None = None) -> None:
 
 
 def sweep_asset_media(asset_id: str, request_id: str | None = None) -> int:
-    """Delete an asset's rendition folders other than the one it plays from."""
+    """Delete an asset's rendition folders other than the one it plays from (its text
+    tracks' folder is no rendition folder: it stays)."""
     with request_id_scope(request_id):
         asset = Asset.objects.filter(pk=asset_id).first()
         if asset is None or asset.deleted_at:
@@ -31,7 +39,7 @@ def sweep_asset_media(asset_id: str, request_id: str | None = None) -> int:
                       .values_list("output_prefix", flat=True))
         removed = 0
         for prefix in storage.list_children(f"assets/{asset.id}"):
-            if prefix != asset.media_prefix and prefix not in running:
+            if prefix not in (asset.media_prefix, text_folder(asset.id)) and prefix not in running:
                 removed += storage.delete_tree(prefix)
         return removed
 
@@ -46,6 +54,20 @@ def delete_asset_media(asset_id: str, request_id: str | None = None) -> int:
             # The original and the folder it was uploaded into.
             removed += storage.delete_tree(asset.master_name.rsplit("/", 1)[0])
         log.info("deleted %s files of asset %s", removed, asset.id)
+        return removed
+
+
+def delete_text_track_files(asset_id: str, track_id: str, request_id: str | None = None) -> int:
+    """The files of a removed text track (kept if the track is there after all)."""
+    with request_id_scope(request_id):
+        if TextTrack.objects.filter(pk=track_id).exists():
+            return 0
+        media = storage.media_storage()
+        removed = 0
+        for name in text_files(asset_id, track_id):
+            if media.exists(name):
+                media.delete(name)
+                removed += 1
         return removed
 
 
@@ -82,3 +104,48 @@ def purge_idempotency_records() -> int:
 def publication_run_due() -> dict[str, int]:
     """Every minute: publish and unpublish the assets whose time has come."""
     return publication.publication_run_due()
+
+
+def make_downloads(asset_id: str, prefix: str, request_id: str | None = None) -> int:
+    """Make the asset's downloads still waiting to be made from the renditions at
+    `prefix`; safe to run twice (a second run finds none waiting)."""
+    with request_id_scope(request_id):
+        asset = Asset.objects.filter(pk=asset_id, media_prefix=prefix).first()
+        waiting = list(StaticRendition.objects.filter(
+            asset_id=asset_id, media_prefix=prefix, status=StaticRendition.Status.PREPARING))
+        if asset is None or not waiting:
+            return 0
+        renditions = list(asset.renditions.all())
+        videos = sorted((r for r in renditions if r.kind == Rendition.Kind.VIDEO),
+                        key=lambda r: (r.height or 0, r.bitrate), reverse=True)
+        audio = next((r.name for r in renditions if r.kind == Rendition.Kind.AUDIO), None)
+        made = 0
+        settings.PROCESSING_TMP_DIR.mkdir(parents=True, exist_ok=True)
+        for row in waiting:
+            with tempfile.TemporaryDirectory(dir=settings.PROCESSING_TMP_DIR) as tmp:
+                target = Path(tmp) / row.name
+                try:
+                    static.make(prefix=prefix, name=row.name, audio=audio, target=target,
+                                video=videos[0].name if videos else None)
+                except (ffmpeg.FFmpegError, DomainError) as exc:
+                    log.warning("download %s of %s failed: %s", row.name, asset_id, exc)
+                    downloads.download_finish(asset_id=asset_id, name=row.name, prefix=prefix,
+                                              error=f"The download could not be made: {exc}")
+                    continue
+                size = target.stat().st_size
+                stored = storage.put_tree(Path(tmp), [target], static.folder(prefix))
+            if downloads.download_finish(asset_id=asset_id, name=row.name, prefix=prefix,
+                                         size=size):
+                made += 1
+            else:
+                storage.media_storage().delete(stored[0])
+        return made
+
+
+def delete_downloads(asset_id: str, prefix: str, request_id: str | None = None) -> int:
+    """Remove the download files made from the renditions at `prefix`, unless downloads
+    of them are wanted again by now."""
+    with request_id_scope(request_id):
+        if StaticRendition.objects.filter(asset_id=asset_id, media_prefix=prefix).exists():
+            return 0
+        return storage.delete_tree(static.folder(prefix))

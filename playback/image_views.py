@@ -17,6 +17,7 @@ from foundation.api.problems import problem_response
 from foundation.errors import DomainError
 from media_core.models import PlaybackID
 from media_core.processing.encode import POSTER_NAME
+from media_core.selectors import asset_is_audio_only
 from media_core.storage import media_storage
 
 from . import images
@@ -78,7 +79,8 @@ def thumbnail(request, playback_id: str, fmt: str):
         if denied:
             return denied.response()
         found, asset, _ = authorised
-        if asset.poster_time is None:
+        # Sound alone has no frame to pick: its poster is its waveform, whatever the time.
+        if asset.poster_time is None or asset_is_audio_only(asset_id=asset.id):
             return _respond(found, images.Image("image/jpeg",
                                                 f"{asset.media_prefix}/{POSTER_NAME}"))
         # The editor's poster frame (clamped to the video), made once like any thumbnail.

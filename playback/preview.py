@@ -16,14 +16,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from media_core.models import Asset
+from media_core.models.tracks import text_folder
 from media_core.processing.encode import POSTER_NAME
+from media_core.selectors import ready_text_tracks
 from media_core.storage import media_storage
 
-from . import images
+from . import downloads, images
 from .hls import master_playlist
 from .sources import CONTENT_TYPES
 
 _CHILD_RE = re.compile(r"^[a-z0-9]{1,16}/(index\.m3u8|init(_\d{1,3})?\.mp4|seg_\d{5,9}\.m4s)$")
+_TEXT_RE = re.compile(r"^text/(trk_[0-9a-z]{26})\.(m3u8|vtt)$")
 
 
 def preview_base(asset_id: str) -> str:
@@ -40,7 +43,10 @@ def preview(request, asset_id: str, name: str):
     if asset is None:
         raise Http404
     if name == "master.m3u8":
-        response = HttpResponse(master_playlist(asset, preview_base(asset.id)),
+        base = preview_base(asset.id)
+        response = HttpResponse(master_playlist(asset, base,
+                                                text_tracks=ready_text_tracks(asset_id=asset.id),
+                                                text_base=f"{base}/text"),
                                 content_type=CONTENT_TYPES[".m3u8"])
     elif name == POSTER_NAME:  # the library's thumbnails
         try:
@@ -49,7 +55,10 @@ def preview(request, asset_id: str, name: str):
             raise Http404 from exc
         response = FileResponse(handle, content_type="image/jpeg")
     elif name == "storyboard.json":  # the asset page's thumbnail strip: where each tile is
-        layout = images.storyboard_layout(asset)
+        try:
+            layout = images.storyboard_layout(asset)
+        except images.NoVideo as exc:  # sound alone: the strip says there are none
+            raise Http404 from exc
         response = JsonResponse({
             "image": reverse("playback-preview", args=[asset.id, "storyboard.jpg"]),
             "tile_width": layout.tile_width, "tile_height": layout.tile_height,
@@ -60,13 +69,24 @@ def preview(request, asset_id: str, name: str):
         except images.Busy:
             return HttpResponse("Busy; try again shortly.", status=503, content_type="text/plain",
                                 headers={"Retry-After": "2"})
-        except images.RenderFailed as exc:
+        except (images.RenderFailed, images.NoVideo) as exc:
             raise Http404 from exc
         if image.data is not None:
             response = HttpResponse(image.data, content_type=image.content_type)
         else:
             response = FileResponse(media_storage().open(image.name, "rb"),
                                     content_type=image.content_type)
+    elif text := _TEXT_RE.match(name):  # a text track's playlist or WebVTT file
+        if text.group(1) not in {t.id for t in ready_text_tracks(asset_id=asset.id)}:
+            raise Http404
+        try:
+            handle = media_storage().open(f"{text_folder(asset.id)}/{name[5:]}", "rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        response = FileResponse(handle, content_type=CONTENT_TYPES[name[name.rfind("."):]])
+    elif name in downloads.CONTENT_TYPES:  # the asset page's download links
+        row, refused = downloads.ready_download(asset, name)
+        response = refused or downloads.serve(request, asset, row, private=True)
     elif _CHILD_RE.match(name):
         try:
             handle = media_storage().open(f"{asset.media_prefix}/{name}", "rb")

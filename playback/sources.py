@@ -45,7 +45,8 @@ class Denied:
 NOT_FOUND = Denied(404, "not_found", "No such playback ID or file.", "This video does not exist.")
 
 CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4",
-                 ".m4s": "video/iso.segment", ".jpg": "image/jpeg", ".ts": "video/mp2t"}
+                 ".m4s": "video/iso.segment", ".jpg": "image/jpeg", ".ts": "video/mp2t",
+                 ".vtt": "text/vtt; charset=utf-8"}
 
 
 def cache_headers(response: HttpResponse, *, max_age: int, private: bool = False) -> HttpResponse:

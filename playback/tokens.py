@@ -2,9 +2,9 @@
 
 Only RS256 is accepted (never `none`, never an HMAC made with the public key); `kid`
 picks a key of the playback ID's own environment; `sub` must be the playback ID, `aud`
-the kind of resource (v video, t thumbnail, g gif, s storyboard); `exp` is required,
-and `nbf`/`iat`, when present, may not be in the future (both with LEEWAY_SECONDS of
-clock skew).
+the kind of resource (v video, t thumbnail, g gif, s storyboard, d download); `exp` is
+required, and `nbf`/`iat`, when present, may not be in the future (both with
+LEEWAY_SECONDS of clock skew).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from media_core.models import PlaybackID
 from .metrics import count_refusal
 from .models import SigningKey
 
-AUDIENCES = {"v": "video", "t": "thumbnail", "g": "gif", "s": "storyboard"}
+AUDIENCES = {"v": "video", "t": "thumbnail", "g": "gif", "s": "storyboard", "d": "download"}
 LEEWAY_SECONDS = 30
 
 

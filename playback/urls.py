@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import image_views, views
+from . import downloads, image_views, views
 from .preview import preview_view
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("v/<str:playback_id>/storyboard.vtt", image_views.storyboard_vtt, name="playback-storyboard"),
     path("v/<str:playback_id>/storyboard.jpg", image_views.storyboard_image,
          name="playback-storyboard-image"),
+    re_path(r"^v/(?P<playback_id>pbk_[0-9a-z]{26})/(?P<name>highest\.mp4|audio\.m4a)$",
+            downloads.download, name="playback-download"),
     path("embed/<str:playback_id>", views.embed, name="playback-embed"),
     path("admin/preview/<str:asset_id>/<path:name>", preview_view, name="playback-preview"),
 ]

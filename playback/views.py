@@ -20,8 +20,10 @@ from django.views.decorators.http import require_safe
 
 from foundation import credential_failures, documents
 from foundation.api.problems import problem_response
-from media_core.models import Asset, PlaybackID, Rendition
+from media_core.models import Asset, PlaybackID, Rendition, TextTrack
 from media_core.models.changes import KIND as ASSET_KIND
+from media_core.models.tracks import text_folder
+from media_core.selectors import asset_is_audio_only
 from media_core.services import publication
 from media_core.storage import media_storage
 
@@ -35,6 +37,9 @@ from .sources import cache_headers as _headers
 _FILE_RE = re.compile(r"^(index\.m3u8|init(_\d{1,3})?\.mp4|seg_\d{5,9}\.m4s)$")
 _PREFIX_RE = re.compile(r"^assets/ast_[0-9a-z]{26}/job_[0-9a-z]{26}-\d{1,3}$")
 _RENDITION_RE = re.compile(r"^[a-z0-9]{1,16}$")
+# A text track's playlist and WebVTT file, in the asset's text folder.
+_TEXT_PREFIX_RE = re.compile(r"^assets/ast_[0-9a-z]{26}/text$")
+_TEXT_FILE_RE = re.compile(r"^(trk_[0-9a-z]{26})\.(m3u8|vtt)$")
 # Child URLs outlive the token that opened the master by the video's length plus this,
 # so a viewer who started in time can finish; never more than path_tokens.MAX_SECONDS
 # (a day), which is as far ahead as a path token may reach.
@@ -132,29 +137,39 @@ def _find(playback_id: str) -> PlaybackID | None:
 _PLAYBACK_ID_COLUMNS = [f.attname for f in PlaybackID._meta.concrete_fields]
 _ASSET_COLUMNS = [f.attname for f in Asset._meta.concrete_fields]
 _RENDITION_COLUMNS = [f.attname for f in Rendition._meta.concrete_fields]
+_TEXT_TRACK_COLUMNS = [f.attname for f in TextTrack._meta.concrete_fields]
 
 
-def _find_with_renditions(playback_id: str) -> tuple[PlaybackID | None, list[Rendition]]:
-    """The playback ID with its asset, if it has one, and the asset's renditions: one
-    query for what the master playlist is written from. Its outer joins give a row per
-    rendition, or a single row whose rendition columns are null (an asset without any
-    yet, or a playback ID of another source)."""
+def _find_for_master(playback_id: str) -> tuple[PlaybackID | None, list[Rendition],
+                                                  list[TextTrack]]:
+    """The playback ID with its asset, if it has one, the asset's renditions and its ready
+    text tracks: one query for what the master playlist is written from. Its outer joins
+    give a row per rendition and text track (a few of each), or a single row whose columns
+    for either are null (an asset without any yet, or a playback ID of another source)."""
     rows = list(PlaybackID.objects.filter(pk=playback_id)
-                .order_by("asset__renditions__kind", "-asset__renditions__height")
+                .order_by("asset__renditions__kind", "-asset__renditions__height",
+                          "asset__text_tracks__id")
                 .values_list(*_PLAYBACK_ID_COLUMNS,
                              *(f"asset__{name}" for name in _ASSET_COLUMNS),
-                             *(f"asset__renditions__{name}" for name in _RENDITION_COLUMNS)))
+                             *(f"asset__renditions__{name}" for name in _RENDITION_COLUMNS),
+                             *(f"asset__text_tracks__{name}" for name in _TEXT_TRACK_COLUMNS)))
     if not rows:
-        return None, []
+        return None, [], []
     db = PlaybackID.objects.db
     asset_at = len(_PLAYBACK_ID_COLUMNS)
     rendition_at = asset_at + len(_ASSET_COLUMNS)
+    track_at = rendition_at + len(_RENDITION_COLUMNS)
     found = PlaybackID.from_db(db, _PLAYBACK_ID_COLUMNS, rows[0][:asset_at])
     if found.asset_id is not None:
         found.asset = Asset.from_db(db, _ASSET_COLUMNS, rows[0][asset_at:rendition_at])
-    renditions = [Rendition.from_db(db, _RENDITION_COLUMNS, row[rendition_at:])
-                  for row in rows if row[rendition_at] is not None]
-    return found, renditions
+    renditions = {row[rendition_at]: Rendition.from_db(db, _RENDITION_COLUMNS,
+                                                       row[rendition_at:track_at])
+                  for row in rows if row[rendition_at] is not None}
+    tracks = {row[track_at]: TextTrack.from_db(db, _TEXT_TRACK_COLUMNS, row[track_at:])
+              for row in rows if row[track_at] is not None}
+    return (found, list(renditions.values()),
+            sorted((t for t in tracks.values() if t.status == TextTrack.Status.READY),
+                   key=lambda t: t.id))
 
 
 def _source_playback_id(request, found: PlaybackID | None, token: str | None = None):
@@ -174,22 +189,25 @@ def _source_playback_id(request, found: PlaybackID | None, token: str | None = N
 
 
 # A master playlist of a public playback ID is written from a template kept per process
-# under its asset's document version (foundation/documents.py): the signed child base is
-# the only part that changes from one request to the next. Which asset a playback ID
-# plays never changes, so this process remembers it once it has read it.
+# under its asset's document version (foundation/documents.py): the signed child bases
+# (the renditions', and the text tracks') are the only part that changes from one request
+# to the next. Which asset a playback ID plays never changes, so this process remembers it
+# once it has read it.
 _MASTER_KIND = "master"
 _BASE = "\x00"
+_TEXT_BASE = "\x01"
 _ASSET_OF: dict[str, str] = {}
 
 
 class _MasterFacts:
     __slots__ = ("allowed_origins", "duration", "media_prefix", "publication_status",
-                 "publish_at", "template", "unpublish_at")
+                 "publish_at", "template", "text_prefix", "unpublish_at")
 
-    def __init__(self, asset: Asset, template: str):
+    def __init__(self, asset: Asset, template: str, text_prefix: str):
         self.allowed_origins = asset.allowed_origins
         self.duration = asset.duration
         self.media_prefix = asset.media_prefix
+        self.text_prefix = text_prefix
         # Publication turns on times, not only on changes: checked at every request.
         self.publication_status = asset.publication_status
         self.publish_at = asset.publish_at
@@ -217,10 +235,14 @@ def master(request, playback_id: str):
         facts = documents.get(_MASTER_KIND, playback_id, version)
         if (facts is not None and publication.visible(facts)
                 and origin_allowed(request, facts.allowed_origins)):
-            base = path_tokens.child_base(playback_id=playback_id, prefix=facts.media_prefix,
-                                          expires=_child_expiry(None, facts.duration))
-            return _master_response(facts.template.replace(_BASE, base), private=False)
-    found, renditions = _find_with_renditions(playback_id)
+            expires = _child_expiry(None, facts.duration)
+            body = facts.template.replace(_BASE, path_tokens.child_base(
+                playback_id=playback_id, prefix=facts.media_prefix, expires=expires))
+            if facts.text_prefix:
+                body = body.replace(_TEXT_BASE, path_tokens.child_base(
+                    playback_id=playback_id, prefix=facts.text_prefix, expires=expires))
+            return _master_response(body, private=False)
+    found, renditions, text_tracks = _find_for_master(playback_id)
     sourced, denied = _source_playback_id(request, found)
     if denied:
         return denied.response()
@@ -233,16 +255,22 @@ def master(request, playback_id: str):
         return denied.response()
     found, asset, token_expires = authorised
     public = found.policy == PlaybackID.Policy.PUBLIC
+    text_prefix = text_folder(asset.pk) if text_tracks else ""
     if public and documents.enabled():
         if len(_ASSET_OF) >= 100_000:  # a bound on this process's memory, not a cache policy
             _ASSET_OF.clear()
         _ASSET_OF[playback_id] = asset.pk
         # Under the version read before the database was: a change since makes it stale.
+        template = master_playlist(asset, _BASE, renditions, text_tracks=text_tracks,
+                                   text_base=_TEXT_BASE)
         documents.put(_MASTER_KIND, playback_id, version,
-                      _MasterFacts(asset, master_playlist(asset, _BASE, renditions)))
-    base = path_tokens.child_base(playback_id=found.id, prefix=asset.media_prefix,
-                                  expires=_child_expiry(token_expires, asset.duration))
-    return _master_response(master_playlist(asset, base, renditions), private=not public)
+                      _MasterFacts(asset, template, text_prefix))
+    expires = _child_expiry(token_expires, asset.duration)
+    base = path_tokens.child_base(playback_id=found.id, prefix=asset.media_prefix, expires=expires)
+    text_base = (path_tokens.child_base(playback_id=found.id, prefix=text_prefix, expires=expires)
+                 if text_prefix else "")
+    return _master_response(master_playlist(asset, base, renditions, text_tracks=text_tracks,
+                                            text_base=text_base), private=not public)
 
 
 @require_safe
@@ -250,10 +278,12 @@ def child_file(request, playback_id: str, expires: str, signature: str, path: st
     parts = path.split("/")
     if (source := sources.source_for_child(parts[0])) is not None:
         return _source_child(request, source, playback_id, expires, signature, parts)
-    if len(parts) != 5:
-        return NOT_FOUND.response()
-    prefix, rendition, filename = "/".join(parts[:3]), parts[3], parts[4]
-    if not (_PREFIX_RE.match(prefix) and _RENDITION_RE.match(rendition) and _FILE_RE.match(filename)):
+    prefix, name = "/".join(parts[:3]), "/".join(parts[3:])
+    if len(parts) == 5:  # a rendition's playlist, init segment or segment
+        named = _PREFIX_RE.match(prefix) and _RENDITION_RE.match(parts[3]) and _FILE_RE.match(parts[4])
+    else:  # a text track's playlist or WebVTT file
+        named = len(parts) == 4 and _TEXT_PREFIX_RE.match(prefix) and _TEXT_FILE_RE.match(name)
+    if not named:
         return NOT_FOUND.response()
     if not path_tokens.valid(playback_id=playback_id, prefix=prefix, expires=expires, sig=signature):
         count_refusal("path_token")
@@ -263,13 +293,17 @@ def child_file(request, playback_id: str, expires: str, signature: str, path: st
     # a deleted playback ID or asset stops playing here at once.
     found = PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
     if (found is None or found.asset is None or found.asset.deleted_at
-            or found.asset.media_prefix != prefix or not publication.visible(found.asset)):
+            or prefix not in (found.asset.media_prefix, text_folder(found.asset_id))
+            or not publication.visible(found.asset)):
         return NOT_FOUND.response()
+    if prefix != found.asset.media_prefix and not TextTrack.objects.filter(
+            pk=name.split(".")[0], asset_id=found.asset_id,
+            status=TextTrack.Status.READY).exists():
+        return NOT_FOUND.response()  # a removed track stops at once, its files a moment later
     if not origin_allowed(request, found.asset.allowed_origins):
         count_refusal("origin")
         return ORIGIN_DENIED.response()
-    return _serve(f"{prefix}/{rendition}/{filename}",
-                  max_age=60 if filename.endswith(".m3u8") else 86400)
+    return _serve(f"{prefix}/{name}", max_age=60 if name.endswith(".m3u8") else 86400)
 
 
 def _source_child(request, source, playback_id: str, expires: str, signature: str,
@@ -329,6 +363,7 @@ def embed(request, playback_id: str):
         "title": asset.title,
         "manifest_url": f"/v/{playback_id}.m3u8" + (f"?token={token}" if signed else ""),
         "poster_url": poster,
+        "audio_only": asset_is_audio_only(asset_id=asset.id),
         "autoplay": request.GET.get("autoplay") in ("1", "true"),
         "muted": request.GET.get("muted") in ("1", "true"),
         "chapters": [{**chapter, "clock": _clock(chapter["start"])}

@@ -21,6 +21,22 @@ def make_clip(path: Path, *, seconds: float = 2.0, size: str = "160x90", rate: i
     return path
 
 
+def make_audio(path: Path, *, seconds: float = 2.0, codec: str = "aac",
+               cover: bool = False) -> Path:
+    """Sound alone (a 440 Hz tone that swells and fades), encoded with `codec` into the
+    container `path`'s suffix names; `cover`: with a cover picture (an attached picture,
+    as music files carry their album art)."""
+    args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+            f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+    if cover:
+        args += ["-f", "lavfi", "-i", "color=c=orange:size=64x64:duration=1",
+                 "-map", "0:a", "-map", "1:v", "-frames:v", "1", "-c:v", "mjpeg",
+                 "-disposition:v", "attached_pic"]
+    args += ["-af", "volume='0.2+0.8*abs(sin(t*2))':eval=frame", "-c:a", codec, str(path)]
+    subprocess.run(args, check=True, timeout=120)
+    return path
+
+
 def random_bytes(path: Path, size: int = 200_000, seed: int = 7) -> Path:
     """Noise, the same every run: FFmpeg sniffs content, and one draw in many happens to
     look like some container or another."""

@@ -135,6 +135,9 @@ class ApiSchema(AutoSchema):
         if self.method == "GET" and "200" in responses:
             responses["200"]["headers"] = {**ETAG, **responses["200"].get("headers", {})}
             responses.setdefault("304", {"description": NOT_MODIFIED, "headers": dict(ETAG)})
+        # A view names the problems particular to it, or says what a usual one means there.
+        for status, description in getattr(self.view, "problems", {}).get(self.method, {}).items():
+            responses[status] = self._problem_response(status, description)
         for status in problem_statuses(self.method, operation):
             responses.setdefault(status, self._problem_response(status, PROBLEMS[status]))
             if status == "429":

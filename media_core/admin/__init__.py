@@ -5,4 +5,4 @@ signed-in user as the actor, so the admin leaves the same audit entries and even
 the API does.
 """
 
-from . import accounts, assets, playback_ids, processing  # noqa: F401  (registers the ModelAdmins)
+from . import accounts, assets, playback_ids, processing, tracks  # noqa: F401  (registers the ModelAdmins)

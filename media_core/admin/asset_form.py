@@ -91,7 +91,8 @@ class AssetForm(forms.ModelForm):
     class Meta:
         model = Asset
         fields = ["title", "passthrough", "description", "tags", "metadata", "chapters",
-                  "poster_time"]
+                  "poster_time", "mp4_support"]
+        labels = {"mp4_support": "MP4 downloads"}
         schedule_fields = ["publish_at", "unpublish_at"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4, "cols": 80})}
 

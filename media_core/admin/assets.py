@@ -46,9 +46,11 @@ from media_core.services.assets import (
 from webhooks.models import Event, WebhookDelivery
 
 from .asset_form import AssetForm
+from .clips import ClipsAdminMixin
 from .library import LibraryColumnsMixin, track_rows
 from .player import editor_context
 from .publication import PublicationAdminMixin
+from .tracks import TextTrackAdminMixin, TextTrackInline
 from .upload_page import UploadPageMixin
 
 STUCK_PREPARING = timedelta(minutes=30)
@@ -192,7 +194,8 @@ _may_add_playback_id: ContextVar[bool] = ContextVar("may_add_playback_id", defau
 
 
 @admin.register(Asset)
-class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, UploadPageMixin, admin.ModelAdmin):
+class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, TextTrackAdminMixin, ClipsAdminMixin,
+                 UploadPageMixin, admin.ModelAdmin):
     form = AssetForm
     # Fits 1400 px: the title over the id, a thumbnail, the states, what a row needs.
     list_display = ["thumbnail", "title_and_id", "state_in_list", "publication",
@@ -204,7 +207,7 @@ class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, UploadPageMixin, ad
     search_fields = ["=id", "title", "description", "tags", "passthrough", "=upload__id", "=playback_ids__id",
                      "=jobs__id"]
     actions = ["publish_now", "unpublish_now", "retry_processing", "delete_with_media"]
-    inlines = [PlaybackIDInline, RenditionInline, ProcessingJobInline]
+    inlines = [PlaybackIDInline, TextTrackInline, RenditionInline, ProcessingJobInline]
     fieldsets = [
         (None, {"fields": ["id", "environment", "state", "title", "passthrough", "created_at",
                            "ready_at", "deleted_at"]}),
@@ -215,7 +218,7 @@ class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, UploadPageMixin, ad
         ("Processing", {"fields": ["latest_job", "error_type", "error_list", "duration",
                                    "aspect_ratio", "max_resolution", "track_list",
                                    "master_name", "master_size", "media_prefix"]}),
-        ("Playback", {"fields": ["playback"]}),
+        ("Playback", {"fields": ["playback", "mp4_support", "downloads"]}),
         ("Related", {"fields": ["upload_link", "jobs_link", "audit_trail", "events_link",
                                 "deliveries_link"]}),
     ]
@@ -224,6 +227,7 @@ class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, UploadPageMixin, ad
         "error_type", "error_list", "duration", "aspect_ratio", "max_resolution", "track_list",
         "master_name", "master_size", "media_prefix", "playback", "upload_link", "jobs_link",
         "audit_trail", "events_link", "deliveries_link", "publication", "published_at",
+        "downloads",
     ]
 
     def get_queryset(self, request):

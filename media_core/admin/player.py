@@ -5,10 +5,12 @@ public playback ID, with copy buttons."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 from django.utils.html import escape
 
 from media_core.models import Asset, PlaybackID
+from media_core.selectors import asset_is_audio_only
 
 
 def editor_context(asset: Asset | None) -> dict:
@@ -20,6 +22,10 @@ def editor_context(asset: Asset | None) -> dict:
         context["preview_url"] = reverse("playback-preview", args=[asset.id, "master.m3u8"])
         context["storyboard_url"] = reverse("playback-preview",
                                             args=[asset.id, "storyboard.json"])
+        context["clip_url"] = reverse("admin:media_core_asset_clip", args=[quote(asset.id)])
+        if asset_is_audio_only(asset_id=asset.id):  # its waveform, in place of a picture
+            context["preview_poster_url"] = reverse("playback-preview",
+                                                    args=[asset.id, "poster.jpg"])
     public = asset.playback_ids.filter(policy=PlaybackID.Policy.PUBLIC).order_by("id").first()
     if public is not None:
         share = f"{settings.PUBLIC_BASE_URL}/embed/{public.id}"

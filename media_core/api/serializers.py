@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from media_core.models import Asset, PlaybackID, Rendition, Upload
+from media_core.models import Asset, PlaybackID, Rendition, StaticRendition, TextTrack, Upload
 from media_core.upload_urls import upload_url
 
 POLICIES = [c for c, _ in PlaybackID.Policy.choices]
@@ -117,6 +117,10 @@ class NewAssetSettingsSerializer(AssetMetadataSerializer):
     )
     allowed_origins = serializers.ListField(child=OriginField(), required=False,
                                             max_length=50, help_text=ALLOWED_ORIGINS_HELP)
+    mp4_support = serializers.ChoiceField(
+        choices=Asset.Mp4Support.choices, required=False,
+        help_text="standard: make `highest.mp4` and `audio.m4a` downloads once the asset is "
+                  "ready (from its ladder, no second encode); none (default): no downloads.")
     publish = serializers.BooleanField(
         required=False,
         help_text="false: the asset stays a draft until someone publishes it, even in an "
@@ -181,6 +185,10 @@ class AssetUpdateSerializer(AssetMetadataSerializer):
     passthrough = serializers.CharField(max_length=255, required=False, allow_blank=True)
     allowed_origins = serializers.ListField(child=OriginField(), required=False,
                                             max_length=50, help_text=ALLOWED_ORIGINS_HELP)
+    mp4_support = serializers.ChoiceField(
+        choices=Asset.Mp4Support.choices, required=False,
+        help_text="standard: make `highest.mp4` and `audio.m4a` downloads once the asset is "
+                  "ready (from its ladder, no second encode); none (default): no downloads.")
 
 
 @extend_schema_serializer(examples=[
@@ -230,12 +238,43 @@ class RenditionSerializer(serializers.ModelSerializer):
         fields = ["name", "width", "height", "bitrate", "frame_rate"]
 
 
+class TextTrackSerializer(serializers.ModelSerializer):
+    """A text track, as POST …/tracks answers and as the asset's `tracks` lists it."""
+
+    type = serializers.SerializerMethodField()
+    text_type = serializers.SerializerMethodField()
+    language = serializers.CharField(source="language_code", read_only=True,
+                                     help_text="The same as `language_code`.")
+
+    class Meta:
+        model = TextTrack
+        fields = ["type", "id", "text_type", "status", "language_code", "language", "name",
+                  "closed_captions"]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "description": "`text`, as in the asset's `tracks`."})
+    def get_type(self, track: TextTrack) -> str:
+        return "text"
+
+    @extend_schema_field({"type": "string", "description": "`subtitles`: shown over the video, "
+                                                           "chosen by the viewer."})
+    def get_text_type(self, track: TextTrack) -> str:
+        return "subtitles"
+
+
+class StaticRenditionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StaticRendition
+        fields = ["name", "status", "bytes"]
+
+
 class AssetErrorsSerializer(serializers.Serializer):
     type = serializers.CharField()
     messages = serializers.ListField(child=serializers.CharField())
 
 
 class AssetSerializer(serializers.ModelSerializer):
+    tracks = serializers.SerializerMethodField()
     renditions = serializers.SerializerMethodField()
     playback_ids = PlaybackIdSerializer(many=True, read_only=True)
     errors = serializers.SerializerMethodField()
@@ -244,6 +283,11 @@ class AssetSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     aspect_ratio = serializers.SerializerMethodField()
     max_resolution = serializers.SerializerMethodField()
+    static_renditions = StaticRenditionSerializer(
+        many=True, read_only=True,
+        help_text="Downloads (`mp4_support: standard`), at /v/{playback_id}/{name}.")
+    source_asset_id = serializers.CharField(
+        allow_null=True, read_only=True, help_text="For a clip: the asset it was cut from.")
 
     class Meta:
         model = Asset
@@ -253,8 +297,22 @@ class AssetSerializer(serializers.ModelSerializer):
             "upload_id",
             "live_stream_id", "progress", "description", "tags", "metadata", "chapters",
             "poster_time", "publication_status", "publish_at", "unpublish_at",
-            "published_at", "created_at",
+            "published_at", "mp4_support", "static_renditions", "source_asset_id",
+            "created_at",
         ]
+
+    @extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": True},
+                          "description": "The media's tracks (`video`, `audio`: from inspection, "
+                                         "empty until it is done), then its ready `text` tracks "
+                                         "(as POST …/tracks answers them)."})
+    def get_tracks(self, asset: Asset) -> list[dict]:
+        # media_core.selectors.shaped_for_the_api fetched the text tracks with the asset.
+        text = [t for t in asset.text_tracks.all() if t.status == TextTrack.Status.READY]
+        return [*(asset.tracks or []), *(self._text_track.to_representation(t) for t in text)]
+
+    @cached_property
+    def _text_track(self) -> TextTrackSerializer:
+        return TextTrackSerializer()
 
     @extend_schema_field(RenditionSerializer(many=True))
     def get_renditions(self, asset: Asset) -> list[dict]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import clips, tracks, views
 
 urlpatterns = [
     path("uploads", views.UploadListView.as_view(), name="upload-list"),
@@ -16,4 +16,8 @@ urlpatterns = [
          name="playback-id-list"),
     path("assets/<str:asset_id>/playback-ids/<str:playback_id>", views.PlaybackIdDetailView.as_view(),
          name="playback-id-detail"),
+    path("assets/<str:asset_id>/clips", clips.AssetClipView.as_view(), name="asset-clips"),
+    path("assets/<str:asset_id>/tracks", tracks.TextTrackListView.as_view(), name="track-list"),
+    path("assets/<str:asset_id>/tracks/<str:track_id>", tracks.TextTrackDetailView.as_view(),
+         name="track-detail"),
 ]

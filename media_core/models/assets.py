@@ -65,6 +65,23 @@ class Asset(models.Model):
                                     help_text="Seconds: the frame of the default thumbnail "
                                               "and the embed's poster.")
 
+    # Downloads (media_core/services/downloads.py): "standard" makes highest.mp4 and
+    # audio.m4a from the ladder once the asset is ready.
+    class Mp4Support(models.TextChoices):
+        NONE = "none"
+        STANDARD = "standard"
+
+    mp4_support = models.CharField(max_length=16, choices=Mp4Support.choices,
+                                   default=Mp4Support.NONE,
+                                   help_text="standard: offer highest.mp4 and audio.m4a "
+                                             "downloads.")
+    # A clip (media_core/services/clips.py) is cut from another asset's [start, end).
+    source_asset_id = models.CharField(max_length=32, null=True, blank=True,  # noqa: DJ001
+                                       db_index=True, help_text="The asset this clip was "
+                                                                "cut from.")
+    clip_start = models.FloatField(null=True, blank=True)
+    clip_end = models.FloatField(null=True, blank=True)
+
     class Publication(models.TextChoices):
         DRAFT = "draft"
         SCHEDULED = "scheduled"

@@ -53,5 +53,8 @@ def output_frame_rate(source: float) -> float:
 
 
 def resolution_label(rungs: list[Rung]) -> str:
+    """The top rung's name ("1080p"); "" without rungs (sound alone)."""
+    if not rungs:
+        return ""
     top = max(min(r.width, r.height) for r in rungs)
     return f"{top}p"

@@ -52,14 +52,15 @@ SHORTFALL_SHARE = 0.02
 
 @dataclass
 class Decoded:
-    """What the encode wrote: seconds of picture, and of sound when there is sound."""
+    """What the encode wrote: seconds of picture when there is a picture, and of sound
+    when there is sound."""
 
-    video: float
+    video: float | None
     audio: float | None
 
     @property
     def duration(self) -> float:
-        return max(self.video, self.audio or 0.0)
+        return max(self.video or 0.0, self.audio or 0.0)
 
 
 def _written_seconds(playlist: Path) -> float:
@@ -74,14 +75,20 @@ def check_decoded(inspection: Inspection, plan: EncodePlan, out_dir: Path,
     front, or a header that lies about the length, encodes "successfully". Only what was
     written shows what the file holds. `stderr_tail` (the encode's) goes on the error.
     """
-    video = _written_seconds(out_dir / plan.rungs[0].name / "index.m3u8")
-    if video <= 0:
-        raise MediaError("malformed", "No picture could be decoded from the file; it is "
-                         "truncated or damaged.", stderr_tail)
+    video = None
+    if plan.rungs:
+        video = _written_seconds(out_dir / plan.rungs[0].name / "index.m3u8")
+        if video <= 0:
+            raise MediaError("malformed", "No picture could be decoded from the file; it is "
+                             "truncated or damaged.", stderr_tail)
     audio = _written_seconds(out_dir / AUDIO_NAME / "index.m3u8") if plan.has_audio else None
+    if plan.audio_only and not audio:
+        raise MediaError("malformed", "No sound could be decoded from the file; it is "
+                         "truncated or damaged.", stderr_tail)
     decoded = Decoded(video=video, audio=audio)
-    claims = [("The file", inspection.duration, decoded.duration),
-              ("The video track", inspection.video_duration, video)]
+    claims = [("The file", inspection.duration, decoded.duration)]
+    if video is not None and inspection.video_duration:
+        claims.append(("The video track", inspection.video_duration, video))
     if audio is not None and inspection.audio and inspection.audio.duration:
         claims.append(("The audio track", inspection.audio.duration, audio))
     for what, declared, got in claims:
@@ -89,12 +96,16 @@ def check_decoded(inspection: Inspection, plan: EncodePlan, out_dir: Path,
             raise MediaError("malformed", f"{what} declares {declared:.1f} s but only {got:.1f} s "
                              "could be decoded; the file is truncated or damaged.", stderr_tail)
     if not (out_dir / POSTER_NAME).exists():
+        if plan.audio_only:  # the waveform is drawn once the sound has ended
+            raise MediaError("malformed", "The sound could not be decoded to its end, where its "
+                             "waveform is drawn; the file is truncated or damaged.", stderr_tail)
         raise MediaError("malformed", "The picture could not be decoded as far as its middle, "
                          "where the poster is taken; the file is truncated or damaged.", stderr_tail)
     # Encoders round the end up to a whole frame or audio packet (AAC adds a few tens of
     # milliseconds): within the tolerance, the declared length stands. A header that
     # understates the length by more is not believed either.
-    video = _rounded_to(video, inspection.video_duration or inspection.duration)
+    if video is not None:
+        video = _rounded_to(video, inspection.video_duration or inspection.duration)
     if audio is not None:
         audio = _rounded_to(audio, (inspection.audio.duration if inspection.audio else None)
                             or inspection.duration)
@@ -120,7 +131,7 @@ def codecs_by_name(out_dir: Path) -> dict[str, str]:
 
 
 def rendition_rows(plan: EncodePlan, out_dir: Path) -> list[dict]:
-    codecs = codecs_by_name(out_dir)
+    codecs = codecs_by_name(out_dir) if plan.rungs else {}
     rows = []
     for rung in plan.rungs:
         stats = playlist_stats(out_dir / rung.name / "index.m3u8")

@@ -12,6 +12,9 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -26,6 +29,7 @@ from media_core.services.assets import (
 )
 
 from . import encode, fetch, ladder, outputs, probe
+from .clip_source import Trim, clip_source
 from .errors import MediaError
 
 log = logging.getLogger("kino.processing")
@@ -94,30 +98,36 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
     out_dir.mkdir()
     if not asset.master_name and asset.input_url:
         _import(job, asset)
-    with storage.local_copy(asset.master_name) as source:
+    with _source(asset, work) as (source, trim):
         inspection = probe.inspect(source)
+        if trim is not None:  # a clip: what the headers say of the part it is cut from
+            inspection = replace(
+                inspection, duration=trim.length,
+                video=inspection.video and replace(inspection.video, duration=trim.length),
+                audio=inspection.audio and replace(inspection.audio, duration=trim.length))
         limit, whose = _duration_limit(asset)
         if inspection.duration > limit:
             raise MediaError("duration_too_long",
-                             f"The video lasts {inspection.duration:.1f} s; {whose} accepts at "
-                             f"most {limit:g} s.")
-        rungs = ladder.plan(inspection.video.width, inspection.video.height,
-                            max_resolution=settings.MAX_RESOLUTION)
+                             f"The {inspection.kind} lasts {inspection.duration:.1f} s; {whose} "
+                             f"accepts at most {limit:g} s.")
+        # Sound alone has no ladder: its one rendition is the audio.
+        rungs = (ladder.plan(inspection.video.width, inspection.video.height,
+                             max_resolution=settings.MAX_RESOLUTION) if inspection.video else [])
         plan = encode.make_plan(inspection, rungs)
         if not processing.job_heartbeat(job=job, progress=0.0, stage="encoding"):
             raise JobLost()
-        encoded = _encode(job, plan, source, out_dir, inspection.duration)
+        encoded = _encode(job, plan, source, out_dir, inspection.duration, trim)
     # Headers can lie or describe more than the file still holds: the asset's duration
     # is what was decoded, and a file that falls short of its headers is refused.
     decoded = outputs.check_decoded(inspection, plan, out_dir, encoded.stderr_tail)
     if decoded.duration > limit:  # the header understated it
         raise MediaError("duration_too_long",
-                         f"The video lasts {decoded.duration:.1f} s; {whose} accepts at most "
-                         f"{limit:g} s.")
+                         f"The {inspection.kind} lasts {decoded.duration:.1f} s; {whose} accepts "
+                         f"at most {limit:g} s.")
     asset_record_inspection(asset=asset, duration=round(decoded.duration, 3),
                             tracks=inspection.tracks(video_seconds=decoded.video,
                                                      audio_seconds=decoded.audio),
-                            aspect_ratio=inspection.aspect_ratio)
+                            aspect_ratio=inspection.aspect_ratio or "")
     renditions = outputs.rendition_rows(plan, out_dir)
     if not processing.job_heartbeat(job=job, progress=1.0, stage="publishing"):
         raise JobLost()
@@ -162,8 +172,19 @@ def _import(job: ProcessingJob, asset: Asset) -> None:
         raise JobLost()
 
 
+@contextmanager
+def _source(asset: Asset, work: Path) -> Iterator[tuple[Path, Trim | None]]:
+    """The file to encode, and for a clip the part of it to keep."""
+    if asset.source_asset_id:
+        with clip_source(asset, work) as (path, trim):
+            yield path, trim
+        return
+    with storage.local_copy(asset.master_name) as path:
+        yield path, None
+
+
 def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: Path,
-            duration: float) -> ffmpeg.RunResult:
+            duration: float, trim: Trim | None = None) -> ffmpeg.RunResult:
     for rung in plan.rungs:
         (out_dir / rung.name).mkdir()
     if plan.has_audio:
@@ -181,7 +202,7 @@ def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: 
             done = 0.0
         return processing.job_heartbeat(job=job, progress=min(done / duration, 0.99))
 
-    args = encode.build_args(plan, source, out_dir)
+    args = encode.build_args(plan, source, out_dir, trim=trim)
     try:
         return ffmpeg.run(args, timeout=settings.PROCESSING_TIMEOUT_SECONDS, on_progress=on_progress)
     except ffmpeg.FFmpegError as exc:

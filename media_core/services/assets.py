@@ -17,6 +17,7 @@ from media_core.models import Asset, PlaybackID, ProcessingJob
 from media_core.processing import fetch
 
 from . import processing, publication
+from .downloads import downloads_request
 from .playback_ids import playback_id_make, playback_id_remove, playback_ids_remove_all
 from .records import asset_audit, asset_event
 
@@ -27,10 +28,12 @@ METADATA_FIELDS = ("description", "tags", "metadata", "chapters", "poster_time")
 def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
                  master_name: str = "", master_size: int | None = None,
                  input_url: str = "", start_processing: bool = True,
-                 live_stream_id: str | None = None) -> Asset:
-    """A new asset from stored bytes (or a URL to fetch them from); processing starts
-    when the transaction commits. A live recording starts without processing: its
-    original exists only when the stream ends (asset_process_recording)."""
+                 live_stream_id: str | None = None,
+                 clip_of: tuple[str, float, float] | None = None) -> Asset:
+    """A new asset from stored bytes (or a URL to fetch them from, or `clip_of`: the
+    source asset's id, start and end); processing starts when the transaction commits.
+    A live recording starts without processing: its original exists only when the
+    stream ends (asset_process_recording)."""
     publishing = Environment.objects.filter(pk=environment_id).values_list(
         "publishing", flat=True).first()
     with transaction.atomic():
@@ -46,13 +49,19 @@ def asset_create(*, environment_id: str, actor: Actor, settings: dict[str, Any],
             master_size=master_size,
             input_url=input_url,
             live_stream_id=live_stream_id,
+            mp4_support=settings.get("mp4_support", Asset.Mp4Support.NONE),
+            **(dict(zip(("source_asset_id", "clip_start", "clip_end"), clip_of, strict=True))
+               if clip_of else {}),
             **{name: settings[name] for name in METADATA_FIELDS if name in settings},
         )
         for policy in settings.get("playback_policy", []):
             playback_id_make(environment_id=environment_id, asset=asset, policy=policy)
-        asset_audit(asset, actor, audit_actions.ASSET_CREATED,
-               diff({}, {"status": asset.status, "title": asset.title,
-                         "passthrough": asset.passthrough}))
+        created = {"status": asset.status, "title": asset.title,
+                   "passthrough": asset.passthrough}
+        if clip_of:
+            created.update(source_asset_id=clip_of[0], clip_start=clip_of[1],
+                           clip_end=clip_of[2])
+        asset_audit(asset, actor, audit_actions.ASSET_CREATED, diff({}, created))
         if start_processing:
             processing.job_create(asset=asset, actor=actor)
         asset_event(asset, events.ASSET_CREATED)
@@ -130,7 +139,7 @@ def asset_create_from_url(*, environment_id: str, actor: Actor, url: str,
 
 
 def asset_update(*, asset: Asset, actor: Actor, **fields) -> Asset:
-    editable = {"title", "passthrough", "allowed_origins", *METADATA_FIELDS}
+    editable = {"title", "passthrough", "allowed_origins", "mp4_support", *METADATA_FIELDS}
     unknown = set(fields) - editable
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -144,6 +153,8 @@ def asset_update(*, asset: Asset, actor: Actor, **fields) -> Asset:
         changes = diff(before, fields)
         if changes:
             asset.save(update_fields=[*fields, "updated_at"])
+            if "mp4_support" in changes:
+                downloads_request(asset)
             asset_audit(asset, actor, audit_actions.ASSET_UPDATED, changes)
             asset_event(asset, events.ASSET_UPDATED)
     return asset
@@ -156,7 +167,7 @@ def asset_retry_refusal(asset: Asset) -> Conflict | None:
     """
     if asset.deleted_at:
         return Conflict("The asset was deleted.")
-    if not asset.master_name and not asset.input_url:
+    if not asset.master_name and not asset.input_url and not asset.source_asset_id:
         return Conflict("The original file was refused and is gone; upload it again.",
                         code="original_discarded")
     return None

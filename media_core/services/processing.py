@@ -23,6 +23,7 @@ from foundation.tasks import enqueue, enqueue_on_commit
 from media_core import audit_actions, events
 from media_core.models import Asset, ProcessingJob, Rendition
 
+from .downloads import downloads_request
 from .publication import publication_on_ready
 from .records import asset_audit, asset_event
 
@@ -118,6 +119,7 @@ def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: s
                     message=f"Processed by {job.id}, attempt {job.attempts}.")
         asset_event(asset, events.ASSET_READY)
         publication_on_ready(asset)
+        downloads_request(asset)
         enqueue_on_commit("media_core.tasks.sweep_asset_media", asset.id)
     return True
 

@@ -12,7 +12,7 @@ from webhooks.services import event_emit
 
 def asset_event(asset: Asset, type: EventType) -> None:
     # Re-read relations so the event shows the asset as the API would right now.
-    fresh = (Asset.objects.prefetch_related("renditions", "playback_ids", "jobs")
+    fresh = (Asset.objects.prefetch_related("renditions", "playback_ids", "jobs", "text_tracks")
              .select_related("upload").get(pk=asset.pk))
     event_emit(environment_id=asset.environment_id, type=type, object_type="asset",
                object_id=asset.id, data=asset_data(fresh))

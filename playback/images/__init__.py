@@ -18,6 +18,7 @@ from .specs import (
     CONTENT_TYPES,
     Busy,
     Gif,
+    NoVideo,
     RenderFailed,
     Storyboard,
     Thumbnail,
@@ -27,6 +28,6 @@ from .specs import (
     thumbnail_request,
 )
 
-__all__ = ["CONTENT_TYPES", "Busy", "Gif", "Image", "RenderFailed", "Storyboard", "Thumbnail",
+__all__ = ["CONTENT_TYPES", "Busy", "Gif", "Image", "NoVideo", "RenderFailed", "Storyboard", "Thumbnail",
            "choose_rendition", "gif_request", "image_for", "read_playlist", "segment_at",
            "storyboard_layout", "thumbnail_request"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -13,10 +11,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from foundation.errors import NotFound
 from media_core import ffmpeg
 from media_core.models import Asset, Rendition
-from media_core.storage import CHUNK, media_storage
+from media_core.processing.segments import Segment
+from media_core.processing.segments import join as join_segments
+from media_core.processing.segments import read_playlist as read_stored_playlist
+from media_core.storage import media_storage
 
 from .specs import CONTENT_TYPES, Busy, Gif, RenderFailed, Storyboard, Thumbnail
 
@@ -26,7 +26,6 @@ CONCURRENT_RENDERS = 2
 RENDER_WAIT_SECONDS = 10
 # Bump when the way an image is made changes, so cached images are made afresh.
 RECIPE = 1
-_SEGMENT_NAME = re.compile(r"^(init(_\d{1,3})?\.mp4|seg_\d{5,9}\.m4s)$")
 _slots = threading.BoundedSemaphore(CONCURRENT_RENDERS)
 
 # ---- the cache ----------------------------------------------------------------------
@@ -65,37 +64,9 @@ def image_for(asset: Asset, spec: Thumbnail | Gif | Storyboard) -> Image:
 
 # ---- making images ------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Segment:
-    name: str
-    start: float
-    duration: float
-
-
 def read_playlist(asset: Asset, rendition: Rendition) -> tuple[str, list[Segment]]:
     """The init segment's storage name and the segments, with their start times."""
-    base = f"{asset.media_prefix}/{rendition.name}"
-    try:
-        with media_storage().open(f"{base}/index.m3u8", "rb") as fh:
-            text = fh.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        raise NotFound("The rendition's playlist is missing.") from None
-    init, segments, start, length = None, [], 0.0, None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("#EXT-X-MAP:"):
-            found = re.search(r'URI="([^"]+)"', line)
-            init = found.group(1) if found else None
-        elif line.startswith("#EXTINF:"):
-            length = float(line[len("#EXTINF:"):].split(",")[0])
-        elif line and not line.startswith("#") and length is not None:
-            if not _SEGMENT_NAME.match(line):
-                raise NotFound("The rendition's playlist names an unexpected file.")
-            segments.append(Segment(f"{base}/{line}", start, length))
-            start, length = start + length, None
-    if not init or not _SEGMENT_NAME.match(init) or not segments:
-        raise NotFound("The rendition's playlist has no segments.")
-    return f"{base}/{init}", segments
+    return read_stored_playlist(asset.media_prefix, rendition.name)
 
 
 def segment_at(segments: list[Segment], t: float) -> int:
@@ -104,17 +75,6 @@ def segment_at(segments: list[Segment], t: float) -> int:
         if segment.start <= t:
             index = i
     return index
-
-
-def _join(init: str, segments: list[Segment], target: Path) -> None:
-    storage = media_storage()
-    with open(target, "wb") as out:
-        for name in [init, *(s.name for s in segments)]:
-            try:
-                with storage.open(name, "rb") as src:
-                    shutil.copyfileobj(src, out, CHUNK)
-            except FileNotFoundError:
-                raise NotFound("A segment of the rendition is missing.") from None
 
 
 def _ffmpeg(inputs: list[tuple[list[str], Path]], output_args: list[str], target: Path) -> None:
@@ -154,7 +114,7 @@ def _render(asset: Asset, spec: Thumbnail | Gif | Storyboard) -> bytes:
 def _thumbnail(spec: Thumbnail, init: str, segments: list[Segment], work: Path, target: Path) -> None:
     segment = segments[segment_at(segments, spec.time)]
     source = work / "input.mp4"
-    _join(init, [segment], source)
+    join_segments(init, [segment], source)
     w, h = spec.width, spec.height
     scale = {
         "preserve": f"scale={w}:{h}",
@@ -176,7 +136,7 @@ def _thumbnail(spec: Thumbnail, init: str, segments: list[Segment], work: Path, 
 def _gif(spec: Gif, init: str, segments: list[Segment], work: Path, target: Path) -> None:
     first, last = segment_at(segments, spec.start), segment_at(segments, spec.end)
     source = work / "input.mp4"
-    _join(init, segments[first:last + 1], source)
+    join_segments(init, segments[first:last + 1], source)
     offset = max(0.0, spec.start - segments[first].start)
     window = ["-ss", f"{offset:.3f}", "-t", f"{spec.end - spec.start:.3f}"]
     frames = f"fps={spec.fps},scale={spec.width}:{spec.height}:flags=lanczos,setsar=1"
@@ -199,7 +159,7 @@ def _sprite(spec: Storyboard, init: str, segments: list[Segment], work: Path, ta
     # long the video; the gaps between them hold no tile's time.
     wanted = sorted({segment_at(segments, cue[0]) for cue in spec.cues()})
     source = work / "input.mp4"
-    _join(init, [segments[i] for i in wanted], source)
+    join_segments(init, [segments[i] for i in wanted], source)
     if spec.interval >= 2:
         # Keyframes (every 2 s) are close enough at this spacing, and decoding only
         # them keeps an hour-long video's sprite as quick as a short one's: each tile

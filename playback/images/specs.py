@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from foundation.errors import DomainError, NotFound, ValidationFailed
+from foundation.errors import DomainError, ValidationFailed
 from media_core.models import Asset, Rendition
 
 FIT_MODES = ("preserve", "crop", "pad")
@@ -23,6 +23,14 @@ class Busy(DomainError):
     code = "images_busy"
     status = 503
     title = "Busy"
+
+
+class NoVideo(DomainError):
+    """Sound alone: no frame to take a picture from (its poster is its waveform)."""
+
+    code = "no_video"
+    status = 404
+    title = "This asset has no video"
 
 
 class RenderFailed(DomainError):
@@ -63,7 +71,9 @@ def _videos(asset: Asset) -> list[Rendition]:
     found = sorted((r for r in asset.renditions.all() if r.kind == Rendition.Kind.VIDEO and r.width),
                    key=lambda r: (r.width * r.height, r.name))
     if not found:
-        raise NotFound("The asset has no video.")
+        raise NoVideo("This asset has no video: it is audio only, so there are no frames to "
+                      "make thumbnails, animated GIFs or storyboards from. Its poster, "
+                      "thumbnail.jpg without parameters, is a picture of its waveform.")
     return found
 
 
@@ -97,6 +107,7 @@ def thumbnail_request(asset: Asset, query: Mapping[str, str], fmt: str) -> Thumb
     that size (for crop and pad, the requested box scaled down, keeping its shape).
     crop and pad need both width and height; with one of them they act as preserve.
     """
+    renditions = _videos(asset)
     duration = float(asset.duration or 0)
     time = _number(query, "time", low=0, high=round(duration, 3), unit=" seconds")
     width = _number(query, "width", low=MIN_SIZE, high=MAX_SIZE, integer=True, unit=" pixels")
@@ -108,7 +119,6 @@ def thumbnail_request(asset: Asset, query: Mapping[str, str], fmt: str) -> Thumb
         raise _invalid("fit_mode", f"fit_mode must be one of {', '.join(FIT_MODES)}.")
     if time is None:
         time = min(duration / 2, 5.0)  # where the poster is taken
-    renditions = _videos(asset)
     top = renditions[-1]
     if fit_mode != "preserve" and width and height:
         factor = (max if fit_mode == "crop" else min)(width / top.width, height / top.height)
@@ -147,6 +157,7 @@ class Gif:
 
 
 def gif_request(asset: Asset, query: Mapping[str, str]) -> Gif:
+    renditions = _videos(asset)
     duration = round(float(asset.duration or 0), 3)
     start = _number(query, "start", low=0, high=duration, unit=" seconds")
     end = _number(query, "end", low=0, high=duration, unit=" seconds")
@@ -162,7 +173,6 @@ def gif_request(asset: Asset, query: Mapping[str, str]) -> Gif:
     if not GIF_MIN_SPAN <= end - start <= GIF_MAX_SPAN:
         raise _invalid("end", f"end must be {GIF_MIN_SPAN:g} to {GIF_MAX_SPAN:g} seconds after start "
                               f"(start={start:g}, end={end:g}).")
-    renditions = _videos(asset)
     top = renditions[-1]
     factor = min(1.0, (width or GIF_DEFAULT_WIDTH) / top.width, GIF_MAX_HEIGHT / top.height)
     size = (max(1, round(top.width * factor)), max(1, round(top.height * factor)))

@@ -9,6 +9,7 @@ import socket
 from foundation import outbound
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+TEXT_TRACK = b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nHello\n"
 
 
 def keep_requests_on_this_machine(monkeypatch, settings) -> None:
@@ -62,10 +63,13 @@ class PathObjects:
         if name == "asset_id":
             asset_id = self._post("/api/v1/assets",
                                   {"input": "https://media.example.com/clip.mp4"})["id"]
-            if self.path.endswith("/publish"):  # publishing now needs a processed asset
+            # Publishing now, text tracks and clips need a processed asset (a clip, one
+            # long enough for the example's range).
+            if self.path.endswith("/publish") or "/tracks" in self.path or "/clips" in self.path:
                 from media_core.models import Asset
 
-                Asset.objects.filter(pk=asset_id).update(status=Asset.Status.READY)
+                Asset.objects.filter(pk=asset_id).update(status=Asset.Status.READY,
+                                                         duration=600.0)
             return asset_id
         if name == "stream_id":
             return self._post("/api/v1/live-streams")["id"]
@@ -73,6 +77,14 @@ class PathObjects:
             owner = (f"/api/v1/assets/{ids['asset_id']}" if "asset_id" in ids
                      else f"/api/v1/live-streams/{ids['stream_id']}")
             return self._post(f"{owner}/playback-ids", {"policy": "public"})["id"]
+        if name == "track_id":
+            from django.core.files.uploadedfile import SimpleUploadedFile
+
+            response = self.client.post(
+                f"/api/v1/assets/{ids['asset_id']}/tracks", format="multipart",
+                data={"file": SimpleUploadedFile("en.vtt", TEXT_TRACK), "language_code": "en"})
+            assert response.status_code == 201, response.content[:500]
+            return response.json()["id"]
         if name == "target_id":
             return self._post(f"/api/v1/live-streams/{ids['stream_id']}/simulcast-targets",
                               {"url": "rtmp://live.example.com/app", "stream_key": "k"})["id"]

@@ -66,15 +66,16 @@ def make_assets(environment, tmp_path, count: int) -> list[Asset]:
 
 
 # --- assets and uploads -------------------------------------------------------------------
-def test_an_asset_is_read_in_three_queries(api, environment, tmp_path,
-                                           django_assert_num_queries, settings):
+def test_an_asset_is_read_in_five_queries(api, environment, tmp_path,
+                                          django_assert_num_queries, settings):
     """The asset with its upload and its latest job's progress; its video renditions;
-    its playback IDs (each time when no document is kept, the first time when one is)."""
+    its playback IDs; its text tracks; its downloads (each time when no document is
+    kept, the first time when one is)."""
     settings.API_DOCUMENT_CACHE = "off"
     preparing, ready = make_assets(environment, tmp_path, 2)
 
     for asset in (preparing, ready):
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(5):
             body = read(api, f"/api/v1/assets/{asset.id}")
         assert len(body["playback_ids"]) == 2
         assert body["upload_id"]
@@ -90,14 +91,15 @@ def test_a_preparing_asset_shows_the_progress_of_its_latest_job(api, environment
 
 
 @pytest.mark.parametrize("count", [1, 25])
-def test_the_asset_list_costs_four_queries_for_one_asset_or_a_full_page(
+def test_the_asset_list_costs_six_queries_for_one_asset_or_a_full_page(
         api, environment, tmp_path, django_assert_num_queries, count, settings):
     """The page's ids; then, for assets whose documents are not built yet, the assets
-    with their uploads and progress, their renditions, their playback IDs."""
+    with their uploads and progress, their renditions, their playback IDs, their text
+    tracks, their downloads."""
     settings.API_DOCUMENT_CACHE = "off"
     make_assets(environment, tmp_path, count)
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(6):
         body = read(api, "/api/v1/assets")
 
     assert len(body["data"]) == count
@@ -315,7 +317,8 @@ def ready_playback_id(environment, tmp_path, policy: str = "public") -> str:
 
 def test_the_master_playlist_is_written_from_one_query(anonymous, environment, tmp_path,
                                                        django_assert_num_queries):
-    """The playback ID, its asset and the asset's renditions, read together."""
+    """The playback ID, its asset, the asset's renditions and its text tracks, read
+    together."""
     playback_id = ready_playback_id(environment, tmp_path)
 
     with django_assert_num_queries(1):
@@ -393,14 +396,22 @@ def test_a_tus_head_is_answered_from_one_query(anonymous, environment, django_as
 
 
 def test_the_master_read_in_one_query_is_the_one_the_asset_writes(environment, tmp_path):
+    from media_core.models import TextTrack
+    from media_core.selectors import ready_text_tracks
     from playback.hls import master_playlist
-    from playback.views import _find_with_renditions
+    from playback.views import _find_for_master
 
     playback_id = ready_playback_id(environment, tmp_path)
-    found, renditions = _find_with_renditions(playback_id)
-    asset = Asset.objects.get(pk=found.asset_id)
+    asset = Asset.objects.get(playback_ids=playback_id)
+    for language in ("en", "de"):
+        TextTrack.objects.create(asset=asset, status="ready", language_code=language,
+                                 name=language, source_format="webvtt")
+    found, renditions, text_tracks = _find_for_master(playback_id)
 
-    assert master_playlist(found.asset, "/base", renditions) == master_playlist(asset, "/base")
+    assert [t.id for t in text_tracks] == [t.id for t in ready_text_tracks(asset_id=asset.id)]
+    assert master_playlist(found.asset, "/base", renditions, text_tracks=text_tracks,
+                           text_base="/text") == master_playlist(
+        asset, "/base", text_tracks=ready_text_tracks(asset_id=asset.id), text_base="/text")
     for field in Asset._meta.concrete_fields:
         assert getattr(found.asset, field.attname) == getattr(asset, field.attname), field
-    assert _find_with_renditions(f"pbk_{'0' * 26}") == (None, [])
+    assert _find_for_master(f"pbk_{'0' * 26}") == (None, [], [])

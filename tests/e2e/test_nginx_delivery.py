@@ -211,3 +211,82 @@ def test_nginx_serves_live_segments_and_asks_the_platform_for_live_playlists(
             assert requests.get(nginx + "/".join(parts), timeout=5).status_code == 403
     finally:
         stop(encoder)
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx)")
+def test_nginx_serves_text_tracks_itself_with_their_path_token(platform, environment, make_key,
+                                                               tmp_path):
+    _, secret = make_key(environment)
+    auth = {"Authorization": f"Bearer {secret}"}
+    platform.start_worker()
+    upload = requests.post(f"{platform.base_url}/api/v1/uploads", headers=auth, timeout=10,
+                           json={"new_asset_settings": {"playback_policy": ["public"]}}).json()
+    asset = _wait_for(platform, secret, _put(upload["url"], make_clip(tmp_path / "clip.mp4"))
+                      ["asset_id"], "ready")
+    track = requests.post(f"{platform.base_url}/api/v1/assets/{asset['id']}/tracks", headers=auth,
+                          files={"file": ("en.srt", b"1\n00:00:00,500 --> 00:00:01,500\nHi\n")},
+                          data={"language_code": "en"}, timeout=10).json()
+    master = f"/v/{asset['playback_ids'][0]['id']}.m3u8"
+
+    with running_nginx(platform, tmp_path / "nginx") as (nginx, folder):
+        listed = requests.get(nginx + master, timeout=10).text
+        playlist_url = nginx + re.search(r'TYPE=SUBTITLES.*URI="([^"]+)"', listed).group(1)
+        playlist = requests.get(playlist_url, timeout=10)
+        vtt = requests.get(playlist_url.replace(".m3u8", ".vtt"), timeout=10)
+        tampered = re.sub(r"/s/(\d+)/[^/]+/", r"/s/\1/AAAAAAAAAAAAAAAAAAAAAA/", vtt.url)
+        refused = requests.get(tampered, timeout=10)
+        # And with the platform stopped, the links handed out keep playing from nginx alone.
+        platform.stop()
+        alone = requests.get(vtt.url, timeout=10)
+
+    assert playlist.status_code == 200
+    assert playlist.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+    assert f"{track['id']}.vtt" in playlist.text
+    assert vtt.status_code == 200 and vtt.headers["Content-Type"] == "text/vtt; charset=utf-8"
+    assert vtt.headers["Access-Control-Allow-Origin"] == "*"
+    assert "00:00:00.500 --> 00:00:01.500\nHi" in vtt.text
+    assert refused.status_code == 403
+    assert alone.status_code == 200
+    children = _lines(folder / "access.log", rf"/text/{track['id']}\.(m3u8|vtt) ")
+    assert len(children) == 4 and all("upstream=- " in line for line in children), children
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx)")
+def test_nginx_sends_downloads_and_their_ranges_once_the_platform_says_yes(
+        platform, environment, make_key, tmp_path):
+    platform.stop()
+    platform.env["DOWNLOAD_ACCEL_PREFIX"] = "/_kino/downloads/"
+    platform.start_web()
+    _, secret = make_key(environment)
+    auth = {"Authorization": f"Bearer {secret}"}
+    platform.start_worker()
+    upload = requests.post(f"{platform.base_url}/api/v1/uploads", headers=auth, timeout=10,
+                           json={"new_asset_settings": {"title": "Launch", "mp4_support": "standard",
+                                                        "playback_policy": ["public"]}}).json()
+    asset_id = _put(upload["url"], make_clip(tmp_path / "clip.mp4", seconds=4))["asset_id"]
+    _wait_for(platform, secret, asset_id, "ready")
+    deadline = time.monotonic() + 60
+    while True:  # the downloads are made by the worker after the asset is ready
+        shown = requests.get(f"{platform.base_url}/api/v1/assets/{asset_id}", headers=auth,
+                             timeout=10).json()
+        if shown["static_renditions"] and all(
+                d["status"] == "ready" for d in shown["static_renditions"]):
+            break
+        assert time.monotonic() < deadline, shown["static_renditions"]
+        time.sleep(0.2)
+    size = next(d["bytes"] for d in shown["static_renditions"] if d["name"] == "highest.mp4")
+    url = f"/v/{shown['playback_ids'][0]['id']}/highest.mp4"
+
+    with running_nginx(platform, tmp_path / "nginx") as (nginx, folder):
+        whole = requests.get(nginx + url, timeout=10)
+        part = requests.get(nginx + url, headers={"Range": "bytes=0-99"}, timeout=10)
+        internal = requests.get(f"{nginx}/_kino/downloads/{asset_id}", timeout=10)
+    (tmp_path / "got.mp4").write_bytes(whole.content)
+
+    assert whole.status_code == 200 and len(whole.content) == size
+    assert whole.headers["Content-Type"] == "video/mp4"
+    assert whole.headers["Content-Disposition"] == 'attachment; filename="Launch.mp4"'
+    assert abs(float(probe(str(tmp_path / "got.mp4"))["format"]["duration"]) - 4) < 0.1
+    assert part.status_code == 206 and part.content == whole.content[:100]
+    assert part.headers["Content-Range"] == f"bytes 0-99/{size}"
+    assert internal.status_code == 404  # the files are reachable only through the platform

@@ -190,7 +190,7 @@ def test_the_page_shows_streams_to_staff_with_the_socket_to_keep_them_current(st
     assert 'data-socket-path="/ws/live/dashboard/"' in page
     assert "live/dashboard.js" in page
     assert stream.id in page  # the first rows, before the socket connects
-    assert '<th scope="col">Bitrate (kb/s)</th>' in page
+    assert '<th scope="col" class="num">Bitrate (kb/s)</th>' in page
 
 
 @pytest.mark.parametrize("who", ["anonymous", "member"])

@@ -78,18 +78,6 @@ def test_a_too_short_video_is_refused(environment, sync_tasks, tmp_path):
     assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "duration_too_short")
 
 
-def test_audio_only_is_refused_as_non_video(environment, sync_tasks, tmp_path):
-    import subprocess
-
-    audio = tmp_path / "a.m4a"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=2", str(audio)],
-                   check=True)
-    asset = asset_from_file(environment, audio)
-
-    assert (asset.status, asset.error_type) == (Asset.Status.ERRORED, "non_video")
-    assert "no video" in asset.error_messages[0]
-
-
 def test_a_video_longer_than_the_assets_limit_is_refused_and_not_kept(environment, sync_tasks,
                                                                        tmp_path):
     asset = asset_from_file(environment, make_clip(tmp_path / "long.mp4", seconds=3),

@@ -1,4 +1,4 @@
-"""A corpus of bad (and two healthy) media files, built with real FFmpeg at test time.
+"""A corpus of bad (and a few healthy) media files, built with real FFmpeg at test time.
 
 Each builder writes one file into a folder and returns its path; the same call gives
 the same file. Nothing binary is committed: the cases are small edits of tiny clips.
@@ -105,6 +105,23 @@ def audio_only(folder: Path) -> Path:
     return path
 
 
+def truncated_audio_index_at_front(folder: Path) -> Path:
+    """Sound alone whose index says 10 s; only the first 30 % of the samples follow it."""
+    full = folder / "full-audio.m4a"
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=10",
+            "-c:a", "aac", "-movflags", "+faststart", str(full))
+    return _cut(full, folder / "truncated-audio.m4a", 0.3)
+
+
+def subtitles_only(folder: Path) -> Path:
+    """A Matroska file that opens, whose one track is subtitles: no picture, no sound."""
+    captions = folder / "captions.srt"
+    captions.write_text("1\n00:00:00,000 --> 00:00:01,500\nHello\n")
+    path = folder / "subtitles.mkv"
+    _ffmpeg("-i", str(captions), str(path))
+    return path
+
+
 def one_frame(folder: Path) -> Path:
     return make_clip(folder / "one-frame.mp4", audio=False, extra=["-frames:v", "1"])
 
@@ -179,9 +196,11 @@ CASES = [
     Case(hls_playlist, "unsupported_format", "playlist"),
     Case(concat_script, "unsupported_format", "script"),
     Case(giant_dimensions, "resolution_too_large", "30000×30000"),
-    Case(audio_only, "non_video", "no video"),
+    Case(subtitles_only, "non_video", "neither a video nor an audio track"),
+    Case(truncated_audio_index_at_front, "malformed", "declares 10.0 s but only"),
     Case(one_frame, "duration_too_short", "0.03 s"),
     Case(ten_hours_declared, "malformed", "declares 36000.0 s but only 2.0 s"),
     Case(healthy_index_at_front, "ready"),
     Case(audio_outlasts_video, "ready"),
+    Case(audio_only, "ready"),
 ]
