@@ -1,7 +1,8 @@
 """An editor (in Editors only) in Debian's Chromium does the media work of an asset on
 its page: adds an SRT caption track, switches MP4 downloads on and fetches a byte range
 of highest.mp4, and cuts a clip with the preview's playhead; the embed then lists the
-captions and the clip plays."""
+captions. Then uploads a podcast episode (audio only, M4A) from the upload page and
+plays it on its page."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from foundation.admin import change_url
 from media_core.models import Asset
 from media_core.processing.pipeline import run_job
 from tests.browser import chromium_page
-from tests.clips import make_clip
+from tests.clips import make_audio, make_clip
 from tests.factories import asset_from_file
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "ed1tor-pw"
 SCREENSHOT = "/tmp/admin-asset-media.png"
+AUDIO_SCREENSHOT = "/tmp/admin-asset-audio-upload.png"
 SRT = b"1\n00:00:01,000 --> 00:00:03,000\nThe harbour wakes up.\n"
 
 
@@ -39,6 +41,7 @@ def test_an_editor_adds_captions_downloads_and_a_clip(platform, environment, dja
     playback_id = source.playback_ids.get().id
     page_url = f"{platform.base_url}{change_url(source)}"
     (tmp_path / "en.srt").write_bytes(SRT)
+    episode = make_audio(tmp_path / "episode.m4a", seconds=6)
     platform.start_worker()  # makes the downloads and the clip
 
     with chromium_page() as page:
@@ -100,6 +103,23 @@ def test_an_editor_adds_captions_downloads_and_a_clip(platform, environment, dja
         labels = viewer.evaluate(
             "[...document.getElementById('player').textTracks].map(t => t.label)")
 
+        # Audio only: uploaded like a video, played on its page with its waveform.
+        page.goto(f"{platform.base_url}/admin/media_core/asset/upload/")
+        page.fill("#id_title", "Episode 12")
+        page.set_input_files("#id_file", str(episode))
+        page.click("#upload-submit")
+        page.wait_for_url(re.compile(r"/admin/media_core/asset/ast_[^/]+/change/$"),
+                          timeout=60_000)
+        page.wait_for_function(
+            "document.querySelector('.field-state .readonly')?.textContent.trim() === 'ready'",
+            timeout=120_000)
+        page.evaluate("document.getElementById('preview-player').muted = true")
+        page.evaluate("document.getElementById('preview-player').play()")
+        page.wait_for_function("document.getElementById('preview-player').currentTime > 1",
+                               timeout=30_000)
+        tracks_shown = page.inner_text(".field-track_list")
+        page.screenshot(path=AUDIO_SCREENSHOT)
+
     assert "English" in labels
     assert ranged == (206, 100)
     assert (start, end) == ("2.000", "6.000")
@@ -108,3 +128,6 @@ def test_an_editor_adds_captions_downloads_and_a_clip(platform, environment, dja
     assert clip.title == "Harbour: the boats leave" and clip.status == "ready"
     assert abs(clip.duration - 4.0) <= 1 / 30 + 0.001
     assert source.text_tracks.get().name == "English"
+    episode_asset = Asset.objects.get(title="Episode 12")
+    assert episode_asset.status == "ready" and [t["type"] for t in episode_asset.tracks] == ["audio"]
+    assert "audio" in tracks_shown and "video" not in tracks_shown
