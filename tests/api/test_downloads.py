@@ -25,6 +25,12 @@ def ten_seconds(tmp_path_factory):
     return make_clip(tmp_path_factory.mktemp("clips") / "ten.mp4", seconds=10, size="640x360")
 
 
+@pytest.fixture(scope="module")
+def short(tmp_path_factory):
+    """For what the length does not matter to: cheaper to process."""
+    return make_clip(tmp_path_factory.mktemp("clips") / "short.mp4")
+
+
 @pytest.fixture
 def downloadable(environment, sync_tasks, ten_seconds) -> Asset:
     asset = asset_from_file(environment, ten_seconds, title="Harbour: at dawn",
@@ -91,8 +97,8 @@ def test_audio_m4a_is_the_audio_alone(anonymous, downloadable, tmp_path):
 
 
 def test_no_downloads_without_mp4_support_then_switched_on_later(owner, anonymous, environment,
-                                                                 sync_tasks, ten_seconds):
-    asset = asset_from_file(environment, ten_seconds, playback_policy=["public"])
+                                                                 sync_tasks, short):
+    asset = asset_from_file(environment, short, playback_policy=["public"])
     url = f"/v/{asset.playback_ids.get().id}/highest.mp4"
     assert_problem(anonymous.get(url), 404, "download_not_offered")
     assert owner.get(f"/api/v1/assets/{asset.id}").json()["static_renditions"] == []
@@ -111,8 +117,8 @@ def test_no_downloads_without_mp4_support_then_switched_on_later(owner, anonymou
 
 
 def test_a_signed_playback_id_needs_a_download_token(owner, anonymous, environment, sync_tasks,
-                                                     ten_seconds):
-    asset = asset_from_file(environment, ten_seconds, playback_policy=["signed"],
+                                                     short):
+    asset = asset_from_file(environment, short, playback_policy=["signed"],
                             mp4_support="standard")
     playback_id = asset.playback_ids.get().id
     key = owner.post("/api/v1/signing-keys").json()
