@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from foundation import admin_login
+from foundation import admin_login, health
 from foundation.api.audit import AuditLogView
 from media_core.upload_endpoint import upload_file
 
@@ -20,6 +20,8 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Browsers ask for /favicon.ico whatever a page links to; this one is the SVG.
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"))),
     path("upload/<str:upload_id>/<str:token>", upload_file, name="upload-url"),
