@@ -88,10 +88,11 @@ def upload_get(*, environment_id: str, upload_id: str) -> Upload:
     return upload
 
 
-def playback_id_get(*, environment_id: str, asset_id: str, playback_id: str) -> PlaybackID:
-    """An asset's playback ID, with its asset, in one query."""
-    found = (PlaybackID.objects.select_related("asset")
-             .filter(pk=playback_id, asset_id=asset_id, asset__environment_id=environment_id,
+def _part_of_asset(model, *, environment_id: str, asset_id: str, pk: str, what: str):
+    """A row of an asset (a playback ID, a text track), with its asset, in one query; a
+    refusal says which of the two is missing."""
+    found = (model.objects.select_related("asset")
+             .filter(pk=pk, asset_id=asset_id, asset__environment_id=environment_id,
                      asset__deleted_at__isnull=True)
              .first())
     if found is None:
@@ -99,8 +100,13 @@ def playback_id_get(*, environment_id: str, asset_id: str, playback_id: str) -> 
         if not Asset.objects.filter(pk=asset_id, environment_id=environment_id,
                                     deleted_at__isnull=True).exists():
             raise NotFound(f"No asset {asset_id!r} in this environment.")
-        raise NotFound(f"No playback ID {playback_id!r} on this asset.")
+        raise NotFound(f"No {what} {pk!r} on this asset.")
     return found
+
+
+def playback_id_get(*, environment_id: str, asset_id: str, playback_id: str) -> PlaybackID:
+    return _part_of_asset(PlaybackID, environment_id=environment_id, asset_id=asset_id,
+                          pk=playback_id, what="playback ID")
 
 
 def asset_is_audio_only(*, asset_id: str) -> bool:
@@ -116,17 +122,8 @@ def ready_text_tracks(*, asset_id: str) -> list[TextTrack]:
 
 
 def text_track_get(*, environment_id: str, asset_id: str, track_id: str) -> TextTrack:
-    """An asset's text track, with its asset, in one query."""
-    found = (TextTrack.objects.select_related("asset")
-             .filter(pk=track_id, asset_id=asset_id, asset__environment_id=environment_id,
-                     asset__deleted_at__isnull=True)
-             .first())
-    if found is None:
-        if not Asset.objects.filter(pk=asset_id, environment_id=environment_id,
-                                    deleted_at__isnull=True).exists():
-            raise NotFound(f"No asset {asset_id!r} in this environment.")
-        raise NotFound(f"No text track {track_id!r} on this asset.")
-    return found
+    return _part_of_asset(TextTrack, environment_id=environment_id, asset_id=asset_id,
+                          pk=track_id, what="text track")
 
 
 def source_playback_ids(*, source_type: str, source_ids: list[str]) -> dict[str, list[PlaybackID]]:
