@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env, env_bool, env_int, env_rate
 from config.install_secret import derived_secret, install_secret
 from config.live import live_settings
+from config.operations import operations_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("VAR_DIR", str(BASE_DIR / "var")))
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "foundation.middleware.RequestIdMiddleware",
+    "foundation.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -349,27 +351,12 @@ DOWNLOAD_ACCEL_PREFIX = env("DOWNLOAD_ACCEL_PREFIX", "")
 globals().update(live_settings(public_base_url=PUBLIC_BASE_URL, secret_key=SECRET_KEY,
                                var_dir=VAR_DIR))
 
+# --- operations: metrics, logs, usage (config/operations.py) ---------------------
+globals().update(operations_settings(var_dir=VAR_DIR))
+
 # --- time, logging --------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 FORMAT_MODULE_PATH = ["config.formats"]  # dates as 2026-11-30 17:09 (USE_I18N: on, the default)
 USE_TZ = True
-LOG_LEVEL = env("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "foundation.logging.RequestIdFilter"},
-        "redact": {"()": "foundation.logging.RedactSecretsFilter"},
-    },
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "filters": ["request_id", "redact"]}
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.server": {"level": "WARNING"}, "django.request": {"level": "ERROR"},
-                "daphne": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
-}
+# LOG_LEVEL, LOG_FORMAT and LOGGING: config/operations.py.

@@ -9,6 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# Who acts and in which environment, for the log lines (foundation/logging.py).
+_environment: contextvars.ContextVar[str | None] = contextvars.ContextVar("environment",
+                                                                          default=None)
+_caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("caller", default=None)
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -28,6 +32,14 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+def current_environment() -> str | None:
+    return _environment.get()
+
+
+def current_caller() -> str | None:
+    return _caller.get()
+
+
 @contextmanager
 def request_id_scope(request_id: str | None):
     token = _request_id.set(request_id)
@@ -35,6 +47,29 @@ def request_id_scope(request_id: str | None):
         yield
     finally:
         _request_id.reset(token)
+
+
+@contextmanager
+def log_scope(*, request_id: str | None, environment: str | None = None,
+              caller: str | None = None):
+    """A request's or a task's context: whatever identify() names inside it ends with it
+    (a worker thread serves one request after another)."""
+    request_token = _request_id.set(request_id)
+    environment_token, caller_token = _environment.set(environment), _caller.set(caller)
+    try:
+        yield
+    finally:
+        _caller.reset(caller_token)
+        _environment.reset(environment_token)
+        _request_id.reset(request_token)
+
+
+def identify(*, caller: str, environment: str | None = None) -> None:
+    """Name who acts (an Actor's `caller`), and in which environment, for the rest of the
+    current log_scope: once the API key or the signed-in user is known."""
+    _caller.set(caller)
+    if environment is not None:
+        _environment.set(environment)
 
 
 @dataclass(frozen=True)
@@ -52,3 +87,9 @@ class Actor:
     @classmethod
     def for_user(cls, user) -> Actor:
         return cls(kind="user", id=str(user.pk), label=user.get_username())
+
+    @property
+    def caller(self) -> str:
+        """How log lines name it: `key_…`, `user:<pk>` (not the name, which may be an
+        address), or `system`."""
+        return f"user:{self.id}" if self.kind == "user" else self.id

@@ -1,7 +1,9 @@
 import logging
 import time
 
-from .context import clean_request_id, request_id_scope
+from django.urls import reverse
+
+from .context import Actor, clean_request_id, identify, log_scope
 
 log = logging.getLogger("kino.request")
 
@@ -10,12 +12,13 @@ class RequestIdMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self._admin_prefix = None
 
     def __call__(self, request):
         request_id = clean_request_id(request.headers.get("X-Request-Id"))
         request.request_id = request_id
         started = time.monotonic()
-        with request_id_scope(request_id):
+        with log_scope(request_id=request_id):
             response = self.get_response(request)
             response["X-Request-Id"] = request_id
             log.info(
@@ -26,3 +29,14 @@ class RequestIdMiddleware:
                 (time.monotonic() - started) * 1000,
             )
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """In the admin, the signed-in user is the caller. Only there: elsewhere reading
+        request.user would cost a session read the request does not otherwise make."""
+        if self._admin_prefix is None:
+            self._admin_prefix = reverse("admin:index")
+        if request.path.startswith(self._admin_prefix):
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                identify(caller=Actor.for_user(user).caller)
+        return None

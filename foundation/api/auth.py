@@ -2,6 +2,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from foundation import credential_failures
+from foundation.context import identify
 from foundation.tenancy import api_key_authenticate
 
 
@@ -25,6 +26,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if key is None:
             credential_failures.record(request)
             raise exceptions.AuthenticationFailed("This API key is not valid or was revoked.")
+        identify(caller=key.id, environment=key.environment_id)
         return (None, key)
 
     def authenticate_header(self, request):

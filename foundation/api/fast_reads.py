@@ -29,6 +29,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 
 from foundation import credential_failures, documents, key_cache
+from foundation.context import identify
 
 from . import conditional, throttling
 
@@ -106,6 +107,7 @@ def _serve(view, request, kwargs: dict) -> HttpResponse | None:
         spent = None
     if spent is False:
         return None  # the usual way answers 429 from the standing kept on the request
+    identify(caller=key_id, environment=key["environment_id"])
     answer = view.fast_read(request, key["environment_id"], found, **kwargs)
     if answer is None:
         return None

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from foundation.context import Actor
 from foundation.errors import Conflict
-from foundation.statemachine import Transitions
+from foundation.statemachine import Transitions, log_transition
 from media_core import audit_actions, events
 from media_core.models import Asset
 
@@ -91,6 +91,8 @@ def _change(asset: Asset, actor: Actor, dst: str, **fields) -> Asset:
     Asset.objects.filter(pk=asset.pk).update(**updates, updated_at=timezone.now())
     for name, value in updates.items():
         setattr(asset, name, value)
+    if src != dst:
+        log_transition(asset, TRANSITIONS, src, dst)
     action = {Publication.PUBLISHED: audit_actions.ASSET_PUBLISHED,
               Publication.UNPUBLISHED: audit_actions.ASSET_UNPUBLISHED,
               }.get(dst, audit_actions.ASSET_PUBLICATION_SCHEDULED)
