@@ -24,3 +24,11 @@ class FoundationConfig(AppConfig):
         roles.grant(roles.EDITORS, "foundation.view_auditentry")
         roles.grant(roles.LIVE_OPERATORS, "foundation.view_auditentry")
         post_migrate.connect(roles.sync_roles, dispatch_uid="kino-roles")
+
+        # A task's log lines carry the request id, environment and caller that queued it.
+        from .tasks import carry_log_context
+        carry_log_context()
+
+        # Every task a worker runs is timed (GET /metrics).
+        from . import metrics
+        metrics.connect_task_signals()

@@ -4,8 +4,10 @@ GET /healthz: 200 while the process serves requests; it checks nothing else.
 GET /readyz: 200 {"checks": {...: "ok"}} when this process can do its work, or 503 with
 every check and the failing ones named: `database` (a query), `queue` (the task broker:
 Redis when REDIS_URL is set, else the database itself), `storage` (a small file written,
-read back and deleted), `ffmpeg` (the binary is there to run). Each check is quick: a
-healthy answer takes a few milliseconds.
+read back and deleted), `ffmpeg` (the binary is there to run), and the checks the apps
+add (`ingest`: live/health.py). Each check is quick: a healthy answer takes a few
+milliseconds. `?exclude=<name>` (repeatable) leaves a check out, for a probe that should
+not depend on it (a web server's load balancer on the ingest nodes, say).
 """
 
 from __future__ import annotations
@@ -61,6 +63,11 @@ def _ffmpeg() -> None:
 CHECKS = {"database": _database, "queue": _queue, "storage": _storage, "ffmpeg": _ffmpeg}
 
 
+def register_check(name: str, check) -> None:
+    """Add a readiness check (an app's ready()): a callable that raises when failing."""
+    CHECKS[name] = check
+
+
 @never_cache
 @require_safe
 def healthz(request):
@@ -71,7 +78,10 @@ def healthz(request):
 @require_safe
 def readyz(request):
     checks, failing = {}, []
+    excluded = set(request.GET.getlist("exclude"))
     for name, check in CHECKS.items():
+        if name in excluded:
+            continue
         try:
             check()
             checks[name] = "ok"

@@ -18,6 +18,8 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from foundation import metrics
+
 from . import services
 
 log = logging.getLogger("kino.live")
@@ -51,6 +53,7 @@ def callback(request, secret: str, node: str, event: str):
                                               client_id=client_id, address=form.get("addr", ""),
                                               args=args)
         except services.Refused as exc:
+            metrics.LIVE_REFUSED.inc()
             log.info("publish to %s/%s from %s refused: %s", form.get("app", ""), name[:40],
                      form.get("addr", ""), exc)
             return _refuse(str(exc))

@@ -11,13 +11,17 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
 
+from foundation import metrics
 from foundation.context import Actor
+from foundation.usage import services as usage
+from foundation.usage.models import JobType
 from media_core import ffmpeg
 from media_core.models import Asset
 from media_core.services import assets as asset_services
@@ -80,9 +84,11 @@ def finalise_recording(asset_id: str) -> str:
         asset_services.asset_fail_without_media(
             asset=asset, code="no_media_recorded",
             message="The live stream sent no media to record.", actor=RECORDINGS)
+        metrics.LIVE_RECORDINGS.labels("no_media").inc()
         return "no media"
     settings.PROCESSING_TMP_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"rec-{asset_id}-", dir=settings.PROCESSING_TMP_DIR))
+    began = time.monotonic()
     try:
         out = work / "recording.mp4"
         ffmpeg.run(remux_args(files, work / "parts.txt", out), timeout=REMUX_TIMEOUT)
@@ -96,8 +102,14 @@ def finalise_recording(asset_id: str) -> str:
                                                       master_size=size, actor=RECORDINGS):
             storage.delete(name)
             return "stored before"
+    except Exception:
+        metrics.LIVE_RECORDINGS.labels("failed").inc()  # the task is retried
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    metrics.LIVE_RECORDINGS.labels("stored").inc()
+    usage.processing_record(key=f"live_recording:{asset_id}", environment_id=asset.environment_id,
+                            job_type=JobType.LIVE_RECORDING, seconds=time.monotonic() - began)
     for f in files:
         f.unlink(missing_ok=True)
     log.info("recording of %s stored (%d files, %d bytes)", asset_id, len(files), size)

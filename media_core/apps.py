@@ -23,3 +23,17 @@ class MediaCoreConfig(AppConfig):
                     "media_core.add_texttrack", "media_core.delete_texttrack")
         roles.grant(roles.SUPPORT, *roles.view_all(self), "media_core.retry_asset")
         roles.grant(roles.LIVE_OPERATORS, "media_core.view_asset", "media_core.view_playbackid")
+
+        # What GET /metrics reads from the database at each scrape.
+        from foundation.metrics import gauge_source
+
+        from .metrics import processing_gauges
+        gauge_source(processing_gauges)
+
+        # Delivery logs name playback IDs and assets: their bytes count for the
+        # environment these belong to (foundation/usage/ingest.py).
+        from foundation.usage import ingest
+
+        from .models import Asset, PlaybackID
+        ingest.register_owner("pbk", PlaybackID)
+        ingest.register_owner("ast", Asset)

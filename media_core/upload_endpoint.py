@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
-from foundation import credential_failures
+from foundation import credential_failures, metrics
 from foundation.api.problems import problem_response
 from foundation.errors import Conflict, InvalidTransition
 from media_core import request_body, staging
@@ -132,6 +132,9 @@ def _head(request, upload: Upload) -> HttpResponse:
     if (closed := _closed(upload)) is not None:
         return closed
     response["Upload-Offset"] = str(upload.offset)
+    if upload.offset:
+        # tus clients ask for the offset only to resume an upload they started before.
+        metrics.UPLOADS_RESUMED.inc()
     if upload.length is not None:
         response["Upload-Length"] = str(upload.length)
     if upload.metadata:
@@ -152,6 +155,7 @@ def _create(request, upload: Upload) -> HttpResponse:
     if length == 0:
         return _problem(400, "empty_file", "Empty upload", "The file is empty; send a video.")
     if length > settings.UPLOAD_MAX_BYTES:
+        metrics.UPLOADS_REFUSED.labels("file_too_large").inc()
         return _problem(413, "file_too_large", "File too large",
                         f"The largest accepted file is {settings.UPLOAD_MAX_BYTES} bytes.")
     try:
@@ -220,6 +224,7 @@ def _put(request, upload: Upload) -> HttpResponse:
                         "This upload is being sent resumably; continue with tus PATCH.")
     declared = _int_header(request, "Content-Length")
     if declared is not None and declared > settings.UPLOAD_MAX_BYTES:
+        metrics.UPLOADS_REFUSED.labels("file_too_large").inc()
         return _problem(413, "file_too_large", "File too large",
                         f"The largest accepted file is {settings.UPLOAD_MAX_BYTES} bytes.")
     return _write(request, upload, offset=0, checksum=None, whole_file=True).response
@@ -281,8 +286,12 @@ def _write(request, upload: Upload, *, offset: int, checksum: tuple[str, bytes] 
     finally:
         handle.close()
     new_offset = offset + written if keep else offset
+    if keep and written:
+        metrics.UPLOAD_BYTES.labels("put" if whole_file else "tus").inc(written)
 
     if too_long:
+        metrics.UPLOADS_REFUSED.labels("file_too_large" if whole_file
+                                       else "upload_length_exceeded").inc()
         services.upload_release_writer(upload_id=upload.id, token=token, offset=offset)
         if whole_file:
             upload.refresh_from_db()
@@ -295,11 +304,13 @@ def _write(request, upload: Upload, *, offset: int, checksum: tuple[str, bytes] 
                                 f"This upload was declared as {upload.length} bytes.",
                                 Upload_Offset=str(offset)), offset)
     if checksum and not interrupted and not keep:
+        metrics.UPLOADS_REFUSED.labels("checksum_mismatch").inc()
         services.upload_release_writer(upload_id=upload.id, token=token, offset=offset)
         return Written(_problem(460, "checksum_mismatch", "Checksum mismatch",
                                 "The bytes received do not match Upload-Checksum; send them again.",
                                 Upload_Offset=str(offset)), offset)
     if whole_file and written == 0 and not interrupted:
+        metrics.UPLOADS_REFUSED.labels("empty_file").inc()
         services.upload_release_writer(upload_id=upload.id, token=token, offset=0)
         return Written(_problem(400, "empty_file", "Empty upload",
                                 "The request body was empty; send the file."), 0)
@@ -339,6 +350,7 @@ def _complete(upload: Upload, *, size: int, whole_file: bool) -> HttpResponse:
         media_storage().delete(name)
         upload.refresh_from_db()
         return _closed(upload) or _problem(409, "upload_closed", "Upload closed", "Try again.")
+    metrics.UPLOADS_COMPLETED.labels("put" if whole_file else "tus").inc()
     if whole_file:
         response = JsonResponse({"upload_id": upload.id, "status": Upload.Status.ASSET_CREATED,
                                  "asset_id": asset.id, "size": size})

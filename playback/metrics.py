@@ -1,24 +1,21 @@
-"""Counters of refused playback requests by reason, shared by every process through the
-cache (local memory on one machine, Redis when REDIS_URL is set)."""
+"""Playback's counts: tokens checked and requests refused, by reason (GET /metrics,
+kino_playback_tokens_checked_total and kino_playback_refusals_total)."""
 
 from __future__ import annotations
 
-from django.core.cache import cache
+from foundation.metrics import PLAYBACK_REFUSALS, PLAYBACK_TOKENS
 
 REASONS = ("missing", "malformed", "algorithm", "unknown_key", "expired", "not_yet_valid",
            "audience", "claims", "signature", "subject", "path_token", "origin")
-_KEY = "playback:refusals:{}"
+
+for _reason in REASONS:
+    PLAYBACK_REFUSALS.labels(_reason)  # each at 0 before its first count
 
 
 def count_refusal(reason: str) -> None:
-    key = _KEY.format(reason)
-    if not cache.add(key, 1, timeout=None):
-        try:
-            cache.incr(key)
-        except ValueError:  # evicted between add and incr
-            cache.add(key, 1, timeout=None)
+    PLAYBACK_REFUSALS.labels(reason if reason in REASONS else "other").inc()
 
 
-def refusal_counts() -> dict[str, int]:
-    found = cache.get_many([_KEY.format(r) for r in REASONS])
-    return {r: int(found.get(_KEY.format(r), 0)) for r in REASONS}
+def count_token(*, accepted: bool) -> None:
+    PLAYBACK_TOKENS.labels("accepted" if accepted else "refused").inc()
+

@@ -15,7 +15,7 @@ import jwt
 
 from media_core.models import PlaybackID
 
-from .metrics import count_refusal
+from .metrics import count_refusal, count_token
 from .models import SigningKey
 
 AUDIENCES = {"v": "video", "t": "thumbnail", "g": "gif", "s": "storyboard", "d": "download"}
@@ -47,6 +47,8 @@ def check(token: str | None, *, playback_id: PlaybackID, audience: str) -> Grant
     refusal = _check(token, playback_id=playback_id, audience=audience)
     if isinstance(refusal, Refusal):
         count_refusal(refusal.reason)
+    if token:  # a request without a token had none checked
+        count_token(accepted=not isinstance(refusal, Refusal))
     return refusal
 
 

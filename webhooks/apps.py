@@ -14,3 +14,9 @@ class WebhooksConfig(AppConfig):
 
         roles.grant(roles.EDITORS, "webhooks.view_event")
         roles.grant(roles.SUPPORT, *roles.view_all(self), "webhooks.retry_webhookdelivery")
+
+        # What GET /metrics reads from the database at each scrape.
+        from foundation.metrics import gauge_source
+
+        from .metrics import webhook_gauges
+        gauge_source(webhook_gauges)

@@ -35,11 +35,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from foundation import outbound
-from foundation.context import request_id_scope
+from foundation.context import log_scope
 from foundation.statemachine import fenced_transition
 from foundation.tasks import enqueue, enqueue_on_commit
 
 from .api.serializers import EventSerializer
+from .metrics import count_attempt_on_commit
 from .models import (
     DispatchWakeup,
     Event,
@@ -268,6 +269,7 @@ def record(delivery: WebhookDelivery, outcome: Outcome, started_at: datetime) ->
                 endpoint=endpoint, failing_since_before=now - DISABLE_AFTER, reason=(
                     f"Deliveries failed for {DISABLE_AFTER.days} days in a row; fix the "
                     "receiver, enable the endpoint and replay its dead deliveries."))
+        count_attempt_on_commit(ok=outcome.ok, latency_ms=outcome.latency_ms, dst=dst)
         if wait is not None and wait <= 0:
             deliver_on_commit([delivery.id])
         elif wait is not None and wait <= settings.WEBHOOK_PROMPT_RETRY_SECONDS:
@@ -283,6 +285,7 @@ def _give_up(delivery: WebhookDelivery, error: str) -> None:
                                  "claim_token": "", "claim_expires_at": None,
                                  "next_attempt_at": None, "updated_at": now}):
             WebhookAttempt.objects.create(delivery=delivery, started_at=now, error=error)
+            count_attempt_on_commit(ok=False, latency_ms=None, dst=Status.DEAD)
 
 
 # --- entry points -------------------------------------------------------------------
@@ -317,8 +320,8 @@ def attempt(delivery: WebhookDelivery, secrets_cache: SecretsCache | None = None
     started_at = timezone.now()
     outcome = send(delivery, signing)
     result = record(delivery, outcome, started_at)
-    log.info("delivery %s attempt %s: %s (%s)", delivery.id, delivery.attempts,
-             result, outcome.status_code or outcome.error)
+    log.info("delivery %s attempt %s: %s (%s)", delivery.id, delivery.attempts, result,
+             outcome.status_code or outcome.error, extra={"delivery_id": delivery.id})
     return result
 
 
@@ -347,7 +350,7 @@ def drain_due(*, seconds: float = DRAIN_SECONDS, limit: int = DRAIN_LIMIT) -> in
         delivery = claim_next()
         if delivery is None:
             return sent
-        with request_id_scope(delivery.event.request_id or None):  # the change it reports
+        with log_scope(request_id=delivery.event.request_id, environment=delivery.event.environment_id):
             attempt(delivery, cache)
         sent += 1
     enqueue(DRAIN, keep_result=False)  # more may be due: carry on in a new task

@@ -9,8 +9,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from foundation import metrics
 from foundation.ids import looks_like
 from foundation.tasks import enqueue_on_commit
+from foundation.usage import services as usage
+from foundation.usage.models import Metric
 
 from .. import audit_actions, dashboard, events
 from ..api.serializers import INGEST_APPS
@@ -89,6 +92,7 @@ def _open_session_for(stream: LiveStream, *, node: str, app: str, client_id: str
                  message=f"{via.upper()} from {address or 'unknown address'} ({session.id}).")
     stream_event(stream, events.LIVE_STREAM_CONNECTED)
     dashboard.broadcast_on_commit([stream.id])
+    metrics.on_commit(metrics.LIVE_CONNECTS.labels(via).inc)
     return session
 
 
@@ -98,15 +102,20 @@ def open_session(node: str, client_id: str, name: str) -> LiveSession | None:
             .filter(node=node, client_id=client_id, stream_id=name, ended_at=None).first())
 
 
-def session_end(session: LiveSession, reason: str) -> None:
+def session_end(session: LiveSession, reason: str, *, kind: str = "stopped") -> None:
     """The encoder left (or the ingest lost it); the last one to leave disconnects the
-    stream, whose run then ends after its reconnect window."""
+    stream, whose run then ends after its reconnect window. `kind` (stopped, lost)
+    counts it in GET /metrics."""
     with transaction.atomic():
         stream = LiveStream.objects.select_for_update().get(pk=session.stream_id)
+        ended_at = timezone.now()
         changed = LiveSession.objects.filter(pk=session.pk, ended_at=None).update(
-            ended_at=timezone.now(), end_reason=reason)
+            ended_at=ended_at, end_reason=reason)
         if not changed:
             return
+        metrics.on_commit(metrics.LIVE_DISCONNECTS.labels(kind).inc)
+        usage.span_record(key=f"live_session:{session.id}", environment_id=stream.environment_id,
+                          metric=Metric.LIVE_MS, start=session.started_at, end=ended_at)
         now = timezone.now()
         still_open = LiveSession.objects.filter(stream=stream, ended_at=None).exists()
         if still_open:

@@ -16,10 +16,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from foundation import metrics
 from foundation.audit import AuditAction, audit_record
 from foundation.context import Actor, current_request_id
 from foundation.statemachine import fenced_transition, transition
 from foundation.tasks import enqueue, enqueue_on_commit
+from foundation.usage import services as usage
+from foundation.usage.models import JobType
 from media_core import audit_actions, events
 from media_core.models import Asset, ProcessingJob, Rendition
 
@@ -121,7 +124,17 @@ def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: s
         publication_on_ready(asset)
         downloads_request(asset)
         enqueue_on_commit("media_core.tasks.sweep_asset_media", asset.id)
+        if asset.live_stream_id:  # a live run's recording: its length, once
+            usage.recording_record(asset_id=asset.id, environment_id=asset.environment_id,
+                                   seconds=asset.duration or 0.0)
     return True
+
+
+def job_record_usage(*, job: ProcessingJob, seconds: float) -> None:
+    """The seconds one attempt of the job worked (measured by its worker), once per attempt."""
+    usage.processing_record(key=f"{job.id}-{job.attempts}",
+                            environment_id=job.asset.environment_id, seconds=seconds,
+                            job_type=JobType.CLIP if job.asset.source_asset_id else JobType.ENCODE)
 
 
 def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = "",
@@ -143,6 +156,8 @@ def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = 
                                  fence=owned, extra=updates):
             return
         job.asset = asset
+        metrics.on_commit(metrics.PROCESSING_FAILURES.labels(
+            "process_asset", code, "false" if retry else "true").inc)
         action = audit_actions.JOB_REQUEUED if retry else audit_actions.JOB_FAILED
         _job_audit(job, PROCESSING, action,
                    {"status": [Status.RUNNING, dst], "error_code": [None, code]},

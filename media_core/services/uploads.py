@@ -9,12 +9,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from foundation import metrics
 from foundation.audit import audit_record, diff
 from foundation.context import Actor
 from foundation.errors import Conflict, InvalidTransition
 from foundation.models import Environment
 from foundation.statemachine import transition
 from foundation.tasks import enqueue_on_commit
+from foundation.usage import services as usage
+from foundation.usage.models import StorageKind
 from media_core import audit_actions, events
 from media_core.api.serializers import upload_data
 from media_core.models import Asset, Upload
@@ -51,6 +54,7 @@ def upload_create(*, environment: Environment, actor: Actor, new_asset_settings:
                      object_id=upload.id, environment_id=environment.id,
                      changes=diff({}, {"status": upload.status, "new_asset_settings": new_asset_settings}))
         _emit(upload, events.UPLOAD_CREATED)
+        metrics.on_commit(metrics.UPLOADS_CREATED.inc)
     return upload
 
 
@@ -72,6 +76,8 @@ def upload_complete(*, upload_id: str, master_name: str, size: int, actor: Actor
         )
         transition(upload, Upload.TRANSITIONS, Upload.Status.ASSET_CREATED,
                    extra={"asset": asset, "size_bytes": size})
+        usage.storage_stored(environment_id=upload.environment_id, kind=StorageKind.ORIGINALS,
+                             name=master_name, size=size)
         audit_record(actor=actor, action=audit_actions.UPLOAD_ASSET_CREATED, object_type="upload",
                      object_id=upload.id, environment_id=upload.environment_id,
                      changes={"status": [Upload.Status.WAITING, upload.status],
@@ -88,6 +94,7 @@ def upload_cancel(*, upload: Upload, actor: Actor) -> Upload:
                      changes={"status": [before, upload.status]})
         _emit(upload, events.UPLOAD_CANCELLED)
         enqueue_on_commit("media_core.tasks.discard_upload_bytes", upload.id)
+        metrics.on_commit(metrics.UPLOADS_ABANDONED.labels("cancelled").inc)
     return upload
 
 
@@ -183,6 +190,7 @@ def uploads_time_out() -> list[str]:
                              message=f"The upload URL expired at {upload.expires_at.isoformat()}.")
                 _emit(upload, events.UPLOAD_TIMED_OUT)
                 enqueue_on_commit("media_core.tasks.discard_upload_bytes", upload.id)
+                metrics.on_commit(metrics.UPLOADS_ABANDONED.labels("timed_out").inc)
         except InvalidTransition:
             continue  # a request is writing to it, or it was completed or cancelled meanwhile
         expired.append(upload.id)

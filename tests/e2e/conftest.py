@@ -113,6 +113,7 @@ def platform(request, transactional_db, media_root, tmp_path):
         "PLAYBACK_PATH_SECRET": settings.PLAYBACK_PATH_SECRET,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the platform's own, under its VAR_DIR
     if request.node.get_closest_marker("live"):
         env.update(live_env(tmp_path))
     log_dir = tmp_path / "logs"

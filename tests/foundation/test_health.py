@@ -22,7 +22,7 @@ def test_readyz_checks_each_dependency(anonymous, media_root):
 
     assert response.status_code == 200, response.content
     assert response.json()["checks"] == {"database": "ok", "queue": "ok", "storage": "ok",
-                                         "ffmpeg": "ok"}
+                                         "ffmpeg": "ok", "ingest": "ok"}
     assert "max-age=0" in response["Cache-Control"]
     assert not list((media_root / "health").glob("*"))  # the probe file is removed
 
@@ -60,3 +60,27 @@ def test_readyz_names_a_missing_ffmpeg(anonymous, settings):
     response = anonymous.get("/readyz")
 
     assert response.status_code == 503 and response.json()["failing"] == ["ffmpeg"]
+
+
+def test_readyz_names_an_ingest_node_gone_silent_and_can_leave_it_out(anonymous):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from live.models import IngestNode
+
+    now = timezone.now()
+    IngestNode.objects.create(name="ingest-1", first_seen_at=now, last_report_at=now)
+    IngestNode.objects.create(name="ingest-old", first_seen_at=now - timedelta(days=9),
+                              last_report_at=now - timedelta(days=8))  # retired
+    assert anonymous.get("/readyz").status_code == 200
+
+    IngestNode.objects.create(name="ingest-2", first_seen_at=now - timedelta(minutes=5),
+                              last_report_at=now - timedelta(seconds=40))
+    response = anonymous.get("/readyz")
+
+    assert response.status_code == 503 and response.json()["failing"] == ["ingest"]
+    assert "ingest-2 silent for 40 s" in response.json()["checks"]["ingest"]
+    assert "ingest-old" not in response.json()["checks"]["ingest"]
+    excluded = anonymous.get("/readyz?exclude=ingest")
+    assert excluded.status_code == 200 and "ingest" not in excluded.json()["checks"]

@@ -11,9 +11,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from playback.metrics import refusal_counts
+from playback.metrics import REASONS
 from tests.clips import make_clip
 from tests.factories import asset_from_file
+from tests.metrics import own_sample
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,6 +176,10 @@ def test_a_token_without_exp_is_403(anonymous, signed, key):
     tok = jwt.encode(claims, key["private_key"], algorithm="RS256", headers={"kid": key["id"]})
 
     assert play(anonymous, signed, tok).json()["code"] == "token_claims"
+
+
+def refusal_counts() -> dict[str, float]:
+    return {r: own_sample("kino_playback_refusals_total", reason=r) for r in REASONS}
 
 
 def test_refusals_are_counted_by_reason(anonymous, signed, key):
