@@ -16,6 +16,7 @@ SCOPES = (
     "webhooks:manage",
     "events:read",
     "audit:read",
+    "usage:read",
 )
 
 
@@ -141,3 +142,12 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+# Usage metering's models live in their own package (foundation/usage/).
+from .usage.models import (  # noqa: E402, F401
+    DeliveryLogCursor,
+    StoredObject,
+    UsageCounter,
+    UsageRecord,
+)

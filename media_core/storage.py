@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 
+from foundation.usage import services as usage
+
 CHUNK = 1024 * 1024
 
 
@@ -99,4 +101,8 @@ def delete_tree(prefix: str) -> int:
         root = Path(storage.location) / prefix
         if root.is_dir():
             shutil.rmtree(root, ignore_errors=True)
+    if names:
+        # Every deletion of stored media comes through here (or names its files to
+        # storage_forget itself): the usage ledger lets go of what was under the prefix.
+        usage.storage_forget(prefix=prefix)
     return len(names)

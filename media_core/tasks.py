@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.conf import settings
 from foundation.api.idempotency import purge_expired
 from foundation.context import request_id_scope
 from foundation.errors import DomainError
+from foundation.usage import services as usage
 from media_core import ffmpeg, staging, storage
 from media_core.models import Asset, ProcessingJob, Rendition, StaticRendition, TextTrack, Upload
 from media_core.models.tracks import text_files, text_folder
@@ -68,6 +70,7 @@ def delete_text_track_files(asset_id: str, track_id: str, request_id: str | None
             if media.exists(name):
                 media.delete(name)
                 removed += 1
+        usage.storage_forget(names=text_files(asset_id, track_id))
         return removed
 
 
@@ -122,6 +125,7 @@ def make_downloads(asset_id: str, prefix: str, request_id: str | None = None) ->
         made = 0
         settings.PROCESSING_TMP_DIR.mkdir(parents=True, exist_ok=True)
         for row in waiting:
+            began = time.monotonic()
             with tempfile.TemporaryDirectory(dir=settings.PROCESSING_TMP_DIR) as tmp:
                 target = Path(tmp) / row.name
                 try:
@@ -130,12 +134,13 @@ def make_downloads(asset_id: str, prefix: str, request_id: str | None = None) ->
                 except (ffmpeg.FFmpegError, DomainError) as exc:
                     log.warning("download %s of %s failed: %s", row.name, asset_id, exc)
                     downloads.download_finish(asset_id=asset_id, name=row.name, prefix=prefix,
-                                              error=f"The download could not be made: {exc}")
+                                              error=f"The download could not be made: {exc}",
+                                              seconds=time.monotonic() - began)
                     continue
                 size = target.stat().st_size
                 stored = storage.put_tree(Path(tmp), [target], static.folder(prefix))
             if downloads.download_finish(asset_id=asset_id, name=row.name, prefix=prefix,
-                                         size=size):
+                                         size=size, seconds=time.monotonic() - began):
                 made += 1
             else:
                 storage.media_storage().delete(stored[0])

@@ -32,6 +32,14 @@ def _own_redis_names():
         layer["CONFIG"]["prefix"] = f"asgi-test-{name}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_metrics_files_removed_at_the_end():
+    from tests.metrics import remove_own_files
+
+    yield
+    remove_own_files()
+
+
 @pytest.fixture(autouse=True)
 def _no_credential_failures_carried_over():
     """Bad credentials that earlier tests sent from the test client's address (127.0.0.1)
@@ -74,6 +82,13 @@ def media_root(tmp_path, settings):
     settings.PROCESSING_TMP_DIR = tmp_path / "work"
     settings.UPLOAD_STAGING_DIR = tmp_path / "staging"
     return root
+
+
+@pytest.fixture(autouse=True)
+def delivery_log(tmp_path, settings):
+    """Each test's delivery responses are logged (foundation/usage/) in its own folder."""
+    settings.DELIVERY_LOG = tmp_path / "delivery.log"
+    return settings.DELIVERY_LOG
 
 
 @pytest.fixture

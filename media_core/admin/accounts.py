@@ -7,7 +7,9 @@ import hashlib
 from django import forms
 from django.contrib import admin
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from foundation.admin import (
     CreateOnlyAdmin,
@@ -169,7 +171,7 @@ class EnvironmentAdmin(CreateOnlyAdmin):
     search_fields = ["=id", "name"]
     add_fields = ["name", "max_duration_seconds"]  # publishing: auto, changed on its page
     view_fields = ["id", "name", "publishing", "max_duration_seconds", "duration_limit",
-                   "created_at", "contents", "audit_trail"]
+                   "created_at", "contents", "usage", "audit_trail"]
     # The settings an operator changes after creation; the services audit them.
     editable_fields = ["publishing", "max_duration_seconds"]
     created = time_column("created_at", "created")
@@ -218,6 +220,12 @@ class EnvironmentAdmin(CreateOnlyAdmin):
             for model, label in [(Asset, "Assets"), (Upload, "Uploads"),
                                  (PlaybackID, "Playback IDs"), (ApiKey, "API keys"),
                                  (Event, "Events")]))
+
+    @admin.display(description="usage")
+    def usage(self, environment: Environment) -> str:
+        return format_html('<a href="{}?{}">Usage per day</a> (processing, storage, delivery, '
+                           "live)", reverse("admin-usage"),
+                           urlencode({"environment": environment.id}))
 
     @admin.display(description="audit trail")
     def audit_trail(self, environment: Environment) -> str:

@@ -18,7 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
 
+from foundation.usage import services as usage
+from foundation.usage.models import StorageKind
 from media_core import ffmpeg, storage
 from media_core.models import Asset, ProcessingJob
 from media_core.services import processing
@@ -56,6 +59,7 @@ def run_job(job_id: str) -> None:
     for stale in settings.PROCESSING_TMP_DIR.glob(f"{job.id}-*"):
         shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=f"{job.id}-", dir=settings.PROCESSING_TMP_DIR))
+    began = timezone.now()
     try:
         _attempt(job, work)
     except MediaError as exc:
@@ -90,6 +94,10 @@ def run_job(job_id: str) -> None:
         storage.delete_tree(job.output_prefix)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        # Whatever the outcome, the attempt's work was done (once per attempt): until the
+        # job finished, or was handed on, not counting what its commit set off.
+        ended = job.finished_at or timezone.now()
+        processing.job_record_usage(job=job, seconds=(ended - began).total_seconds())
 
 
 def _attempt(job: ProcessingJob, work: Path) -> None:
@@ -131,7 +139,12 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
     renditions = outputs.rendition_rows(plan, out_dir)
     if not processing.job_heartbeat(job=job, progress=1.0, stage="publishing"):
         raise JobLost()
-    storage.put_tree(out_dir, outputs.published_files(out_dir), job.output_prefix)
+    published = outputs.published_files(out_dir)
+    size = sum(path.stat().st_size for path in published)
+    storage.put_tree(out_dir, published, job.output_prefix)
+    # Recorded as stored at once: a lost attempt's folder is deleted (and let go) like any.
+    usage.storage_stored(environment_id=asset.environment_id, kind=StorageKind.RENDITIONS,
+                         name=job.output_prefix, size=size)
     if not processing.job_succeed(job=job, renditions=renditions,
                                   max_resolution=ladder.resolution_label(rungs)):
         raise JobLost()

@@ -12,6 +12,8 @@ from foundation.errors import Conflict, ValidationFailed
 from foundation.models import Environment
 from foundation.statemachine import transition
 from foundation.tasks import enqueue_on_commit
+from foundation.usage import services as usage
+from foundation.usage.models import StorageKind
 from media_core import audit_actions, events
 from media_core.models import Asset, PlaybackID, ProcessingJob
 from media_core.processing import fetch
@@ -237,10 +239,16 @@ def asset_set_master(*, asset: Asset, master_name: str, master_size: int) -> boo
     False if the asset has one already (another attempt stored it first) or was
     deleted meanwhile: the caller then deletes its own copy.
     """
-    changed = Asset.objects.filter(pk=asset.pk, master_name="", deleted_at__isnull=True).update(
-        master_name=master_name, master_size=master_size, updated_at=timezone.now())
-    if changed:
-        asset.master_name, asset.master_size = master_name, master_size
+    with transaction.atomic():
+        changed = Asset.objects.filter(pk=asset.pk, master_name="", deleted_at__isnull=True
+                                       ).update(master_name=master_name, master_size=master_size,
+                                                updated_at=timezone.now())
+        if changed:
+            asset.master_name, asset.master_size = master_name, master_size
+            usage.storage_stored(environment_id=asset.environment_id, name=master_name,
+                                 size=master_size,
+                                 kind=StorageKind.RECORDINGS if asset.live_stream_id
+                                 else StorageKind.ORIGINALS)
     return bool(changed)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from django.db import transaction
 
 from foundation.tasks import enqueue_on_commit
+from foundation.usage import services as usage
+from foundation.usage.models import JobType, StorageKind
 from media_core import events
 from media_core.models import Asset, Rendition, StaticRendition
 from media_core.processing import static
@@ -49,9 +51,10 @@ def downloads_request(asset: Asset) -> None:
 
 
 def download_finish(*, asset_id: str, name: str, prefix: str, size: int | None = None,
-                    error: str = "") -> bool:
+                    error: str = "", seconds: float = 0.0) -> bool:
     """Record download `name` of the renditions at `prefix` made (`size` bytes) or failed
-    (`error`). False when it is no longer wanted: the caller removes its file."""
+    (`error`), after `seconds` of work. False when it is no longer wanted: the caller
+    removes its file."""
     with transaction.atomic():
         asset = Asset.objects.select_for_update().filter(pk=asset_id).first()
         row = StaticRendition.objects.filter(
@@ -61,6 +64,12 @@ def download_finish(*, asset_id: str, name: str, prefix: str, size: int | None =
         row.status = Status.ERRORED if error else Status.READY
         row.bytes, row.error = size, error[:500]
         row.save(update_fields=["status", "bytes", "error", "updated_at"])
+        usage.processing_record(key=f"static_rendition:{row.pk}", seconds=seconds,
+                                environment_id=asset.environment_id,
+                                job_type=JobType.STATIC_RENDITIONS)
+        if not error:
+            usage.storage_stored(environment_id=asset.environment_id, name=row.storage_name,
+                                 kind=StorageKind.STATIC_RENDITIONS, size=size or 0)
         rows = list(asset.static_renditions.all())
         if all(r.status != Status.PREPARING for r in rows):
             errored = any(r.status == Status.ERRORED for r in rows)

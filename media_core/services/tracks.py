@@ -11,6 +11,7 @@ create fails calls `text_track_discard`. Files live in the asset's text folder
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 from django.conf.locale import LANG_INFO
@@ -21,6 +22,8 @@ from foundation.context import Actor
 from foundation.errors import Conflict, DomainError
 from foundation.ids import new_id
 from foundation.tasks import enqueue_on_commit
+from foundation.usage import services as usage
+from foundation.usage.models import JobType, StorageKind
 from media_core import audit_actions, captions, events
 from media_core.api.serializers import TextTrackSerializer
 from media_core.models import Asset, Rendition, TextTrack
@@ -56,6 +59,8 @@ class StoredFiles:
     asset_id: str
     source_format: str
     cue_count: int
+    sizes: tuple[int, ...] = ()  # of `names`, as stored
+    seconds: float = 0.0  # the work of checking, converting and storing them
 
     @property
     def names(self) -> list[str]:
@@ -77,20 +82,23 @@ def text_track_store(*, asset: Asset, data: bytes, filename: str = "") -> Stored
     players read. Storage I/O: call it outside any transaction."""
     if refusal := text_track_refusal(asset):
         raise refusal
+    began = time.monotonic()
     if len(data) > captions.MAX_BYTES:
         raise FileTooLarge(f"A text track file is at most {captions.MAX_BYTES // 1024 // 1024} "
                            f"MiB; this one is {len(data) / 1024 / 1024:.1f} MiB.")
     read = captions.read(data, filename)
     renditions = sorted(asset.renditions.all(), key=lambda r: r.kind != Rendition.Kind.VIDEO)
     mpegts = first_frame_mpegts(asset.media_prefix, renditions[0].name) if renditions else 0
-    stored = StoredFiles(track_id=new_id("trk"), asset_id=asset.id,
-                         source_format=read.source_format, cue_count=read.cue_count)
-    vtt_name, playlist_name = stored.names
+    track_id = new_id("trk")
+    vtt_name, playlist_name = text_files(asset.id, track_id)
+    vtt = read.for_players(mpegts=mpegts).encode()
+    playlist = _playlist(f"{track_id}.vtt", asset.duration or 0).encode()
     storage = media_storage()
-    storage.save(vtt_name, ContentFile(read.for_players(mpegts=mpegts).encode()))
-    storage.save(playlist_name, ContentFile(_playlist(f"{stored.track_id}.vtt",
-                                                      asset.duration or 0).encode()))
-    return stored
+    storage.save(vtt_name, ContentFile(vtt))
+    storage.save(playlist_name, ContentFile(playlist))
+    return StoredFiles(track_id=track_id, asset_id=asset.id, source_format=read.source_format,
+                       cue_count=read.cue_count, sizes=(len(vtt), len(playlist)),
+                       seconds=time.monotonic() - began)
 
 
 def _playlist(vtt_file: str, duration: float) -> str:
@@ -122,6 +130,12 @@ def text_track_create(*, asset: Asset, stored: StoredFiles, language_code: str, 
             source_format=stored.source_format, cue_count=stored.cue_count)
         asset_audit(asset, actor, audit_actions.TEXT_TRACK_CREATED,
                     {"text_tracks": [None, _shown(track)]})
+        for stored_name, size in zip(stored.names, stored.sizes, strict=False):
+            usage.storage_stored(environment_id=asset.environment_id, name=stored_name,
+                                 kind=StorageKind.TEXT_TRACKS, size=size)
+        usage.processing_record(key=f"text_track:{track.id}", seconds=stored.seconds,
+                                environment_id=asset.environment_id,
+                                job_type=JobType.TEXT_TRACKS)
         _track_event(asset, track, events.TRACK_READY)
         asset_event(asset, events.ASSET_UPDATED)
     return track

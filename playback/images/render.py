@@ -11,6 +11,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from foundation.usage import services as usage
+from foundation.usage.models import StorageKind
 from media_core import ffmpeg
 from media_core.models import Asset, Rendition
 from media_core.processing.segments import Segment
@@ -58,7 +60,9 @@ def image_for(asset: Asset, spec: Thumbnail | Gif | Storyboard) -> Image:
     # Two identical requests at once may both get here; local storage would keep the
     # second under another name, so only the first is stored.
     if not storage.exists(name):
-        storage.save(name, ContentFile(data))
+        stored = storage.save(name, ContentFile(data))
+        usage.storage_stored(environment_id=asset.environment_id, kind=StorageKind.IMAGES,
+                             name=stored, size=len(data))
     return Image(content_type, name, data)
 
 

@@ -30,7 +30,7 @@ def _value(field, made):
         return made.get(field.related_model._meta.label)
     if field.choices:
         return field.choices[0][0]
-    if isinstance(field, (models.DateTimeField,)):
+    if isinstance(field, models.DateField):  # DateTimeField too; a date takes the day of it
         return timezone.now()
     if isinstance(field, models.BooleanField):
         return False
