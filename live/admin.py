@@ -29,7 +29,7 @@ from foundation.context import Actor
 from foundation.errors import DomainError
 from media_core.models import Asset
 
-from . import services
+from . import admin_nodes, services  # noqa: F401 - admin_nodes registers the node list
 from .admin_forms import LiveStreamCreateForm, LiveStreamEditForm, key_once_response
 from .api.serializers import health_data, rtmp_url
 from .models import HealthSample, LiveSession, LiveStream, SimulcastTarget

@@ -161,3 +161,24 @@ class HealthSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream_id} {self.at:%H:%M:%S}"
+
+
+class IngestNode(models.Model):
+    """An ingest machine, as its reports describe it: it reports every few seconds while
+    it runs and once more when it stops. Made by its first report (there is no other
+    registration), so a node never heard from is not listed."""
+
+    name = models.CharField(max_length=128, unique=True)
+    first_seen_at = models.DateTimeField()
+    last_report_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its final report came: it stopped cleanly.")
+    streams = models.PositiveIntegerField(
+        default=0, help_text="Streams publishing to it in its last report.")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "ingest node"
+
+    def __str__(self) -> str:
+        return self.name

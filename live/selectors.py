@@ -1,14 +1,18 @@
 from __future__ import annotations
 
-from django.db.models import F, QuerySet, Window
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
 from foundation.errors import NotFound
 from media_core.models import Asset, PlaybackID
 from media_core.selectors import source_playback_id_get, source_playback_ids
 
 from .delivery import SOURCE_TYPE
-from .models import LiveStream, SimulcastTarget
+from .models import IngestNode, LiveStream, SimulcastTarget
 
 # How many of a stream's latest recordings its API document lists.
 RECENT_ASSETS = 10
@@ -101,3 +105,66 @@ def simulcast_target_get(*, environment_id: str, stream_id: str, target_id: str)
             raise _stream_not_found(stream_id)
         raise NotFound(f"No simulcast target {target_id!r} on this live stream.")
     return target
+
+
+# --- ingest nodes -------------------------------------------------------------------
+NODE_STATES = ("reporting", "silent", "stopped")
+
+
+def _reports():
+    # Imported when asked: the services import this module.
+    from .services import reports
+
+    return reports
+
+
+@dataclass(frozen=True)
+class IngestNodeState:
+    name: str
+    state: str  # one of NODE_STATES
+    last_report_at: datetime
+    first_seen_at: datetime
+    stopped_at: datetime | None
+    streams: int
+
+
+def ingest_node_state(node: IngestNode, now: datetime | None = None) -> str:
+    """`stopped` after its final report; else `reporting` while its last report is
+    recent (a node reports every ~2 s; after the window in which its sessions would
+    count as lost it is `silent`)."""
+    if node.stopped_at is not None:
+        return "stopped"
+    now = now or timezone.now()
+    return "reporting" if node.last_report_at >= now - _reports().LOST_AFTER else "silent"
+
+
+def ingest_nodes_in_state(state: str, now: datetime | None = None) -> QuerySet[IngestNode]:
+    """The nodes in one of NODE_STATES, as a queryset (the admin's list filter)."""
+    recent = Q(last_report_at__gte=(now or timezone.now()) - _reports().LOST_AFTER)
+    running = IngestNode.objects.filter(stopped_at__isnull=True)
+    if state == "reporting":
+        return running.filter(recent)
+    if state == "silent":
+        return running.exclude(recent)
+    if state == "stopped":
+        return IngestNode.objects.filter(stopped_at__isnull=False)
+    raise ValueError(f"Unknown ingest node state {state!r}.")
+
+
+def ingest_nodes() -> list[IngestNodeState]:
+    """Every ingest node that ever reported, by name, with its state (`reporting`,
+    `silent` or `stopped`, see ingest_node_state) and when it last reported. One query,
+    no arguments: what /readyz and the system status page ask."""
+    now = timezone.now()
+    return [IngestNodeState(name=node.name, state=ingest_node_state(node, now),
+                            last_report_at=node.last_report_at,
+                            first_seen_at=node.first_seen_at, stopped_at=node.stopped_at,
+                            streams=node.streams)
+            for node in IngestNode.objects.order_by("name")]
+
+
+def sessions_lost_filter(*, since: datetime) -> dict[str, object]:
+    """The sessions that ended since then because their node no longer reported them
+    (not because the encoder stopped: viewers saw the stream cut), as field lookups,
+    so that the admin's session list can be filtered by the same."""
+    return {"end_reason": _reports().LOST_REASON, "ended_at__gte": since}

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from foundation import metrics
 
 from .. import dashboard
 from ..api.serializers import INGEST_APPS
-from ..models import HealthSample, LiveSession, LiveStream, SimulcastTarget
+from ..models import HealthSample, IngestNode, LiveSession, LiveStream, SimulcastTarget
 from .callbacks import open_session, session_end
 from .keys import relay_token
 from .simulcast import simulcast_target_record_relay, simulcast_targets_idle_without_encoder
@@ -22,6 +24,8 @@ TargetStatus = SimulcastTarget.Status
 # A session older than this that its node's report no longer lists ended without a
 # callback (the node lost it, or restarted).
 LOST_AFTER = timedelta(seconds=10)
+# Why such a session ended (its end_reason); the system status page counts them.
+LOST_REASON = "lost: the ingest no longer reports it"
 _RELAY_STATES = {"starting": TargetStatus.STARTING, "broadcasting": TargetStatus.BROADCASTING,
                  "errored": TargetStatus.ERRORED, "stopped": TargetStatus.IDLE}
 
@@ -46,6 +50,7 @@ def _record_health_sample(session: LiveSession, stat: dict, now: datetime) -> No
     with transaction.atomic():
         stream = LiveStream.objects.select_for_update().get(pk=stream.pk)
         bitrate = max(_int(stat.get("bitrate")) or 0, 0)
+        metrics.LIVE_BITRATE.observe(bitrate)
         sample = HealthSample.objects.create(
             stream=stream, session=session, at=now, bitrate=bitrate,
             bytes_in=max(_int(stat.get("bytes_in")) or 0, 0),
@@ -85,6 +90,25 @@ def _record_relay(report: dict) -> None:
         restarts=_int(report.get("restarts")))
 
 
+def _record_node_report(node: str, streams: list[dict], now: datetime, final: bool) -> None:
+    """The node's row says when it last reported, with how many streams, and whether
+    that report was its last: one UPDATE a report, an INSERT on its first."""
+    fields = {"last_report_at": now, "stopped_at": now if final else None,
+              "streams": len({str(stat.get("name", "")) for stat in streams})}
+    # Only forward in time: a report answered late (the node gave up on it and sent the
+    # next, or its final one) must not overwrite what a newer report said.
+    newer = IngestNode.objects.filter(name=node, last_report_at__lte=now)
+    if newer.update(**fields):
+        return
+    try:
+        with transaction.atomic():
+            IngestNode.objects.create(name=node, first_seen_at=now, **fields)
+    except IntegrityError:
+        # The row is there: a newer report holds it, or another first report inserted
+        # it a moment ago.
+        newer.update(**fields)
+
+
 def ingest_report(*, node: str, streams: list[dict], relays: list[dict],
                   final: bool = False) -> dict:
     """An ingest node's periodic report: health per publishing stream and the state of
@@ -92,6 +116,7 @@ def ingest_report(*, node: str, streams: list[dict], relays: list[dict],
     simulcast relays, and encoders to disconnect. A final report (the node is
     stopping) ends every session still open on it."""
     now = timezone.now()
+    _record_node_report(node, streams, now, final)
     lost_before = now if final else now - LOST_AFTER
     seen = set()
     for stat in streams:
@@ -104,7 +129,7 @@ def ingest_report(*, node: str, streams: list[dict], relays: list[dict],
     for session in (LiveSession.objects.select_related("stream")
                     .filter(node=node, ended_at=None, started_at__lt=lost_before)
                     .exclude(pk__in=seen)):
-        session_end(session, "lost: the ingest no longer reports it")
+        session_end(session, LOST_REASON, kind="lost")
     for relay in relays:
         _record_relay(relay)
     live_streams_sweep(now)
