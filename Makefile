@@ -10,10 +10,15 @@ RUN_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg /usr/sbin/nginx:nginx \
 TEST_TOOLS := $(RUN_TOOLS) chromium:chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: run test deps system-deps lint bench clean vendor
+.PHONY: run prod test deps system-deps lint bench clean vendor
 
 run: deps
 	@bin/run-local
+
+# The production profile: nginx, gunicorn, daphne, a worker; needs DATABASE_URL (PostgreSQL)
+# and REDIS_URL (bin/run-prod says so otherwise).
+prod: deps
+	@bin/run-prod
 
 test: TOOLS = $(TEST_TOOLS)
 test: deps

@@ -12,6 +12,13 @@ production) serves, with the same settings and middleware:
   * list: GET /api/v1/assets, a page of 25 ready assets;
   * master: GET /v/{playback id}.m3u8 of a public playback ID.
 
+With --behind-nginx, the production profile's front nginx stands in front of gunicorn,
+its config rendered as bin/run-prod renders it (manage.py render_nginx_site --standalone:
+upstream keepalive, the usage access log with its maps, request and answer buffering),
+and gunicorn runs with the production profile's config/gunicorn.py (threaded workers;
+--worker-class sync to change only the nginx in front); wrk asks nginx, for the bare view
+too, so the ratios compare like with like.
+
 `wrk --latency` asks each for --duration s with --threads x --connections, in --rounds
 alternating rounds (the order rotates each round); the medians of req/s, p50 and p99
 are compared with the bare view's req/s against the goals: asset >= 0.5 x bare with p99
@@ -32,6 +39,7 @@ goes (one client, no concurrency, the profiler's overhead), not a measurement.
         [--connections 50] [--workers 2] [--assets 25] [--profile [--profile-requests 200]]
         [--database-url postgres://postgres@127.0.0.1:5432/kino_bench_api]
         [--redis-url redis://127.0.0.1:6379/13] [--idle-wait 60] [--keep] [-v] [--check]
+        [--behind-nginx] [--worker-class sync|gthread]
 
 The database named by --database-url is created for the run (dropped first if it is
 left over) and dropped at the end; the Redis database must be empty (the bench deletes
@@ -39,7 +47,8 @@ the keys it made at the end). API_RATE_LIMIT_READ is set to 1000000/second in th
 server's environment so the API's read budget never answers 429 under load (its window
 is still kept in Redis on every request, as in production).
 
-Needs `wrk` (Debian: apt-get install -y wrk), ffmpeg, PostgreSQL and Redis. The bench
+Needs `wrk` (Debian: apt-get install -y wrk), ffmpeg, PostgreSQL and Redis (and nginx
+with --behind-nginx). The bench
 process itself does not import Django: the platform runs in subprocesses.
 """
 
@@ -48,6 +57,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pwd
 import re
 import resource
 import secrets
@@ -126,6 +136,7 @@ class WrkResult:
     bad: int
     others: float = 0.0  # CPUs used by other processes on the machine meanwhile
     server_ms: float = 0.0  # gunicorn's CPU time per request
+    front_ms: float = 0.0  # nginx's CPU time per request (--behind-nginx)
     services_ms: float = 0.0  # PostgreSQL's and Redis's CPU time per request (shared servers)
     raw: str = field(default="", repr=False)
 
@@ -160,18 +171,20 @@ def own_cpu() -> float:
 
 
 def run_wrk(wrk: str, url: str, headers: dict[str, str], *, duration: int, threads: int,
-            connections: int, servers: list[int]) -> WrkResult:
+            connections: int, servers: list[int], front: list[int] = ()) -> WrkResult:
     args = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
     args.append(url)
     debug(shlex.join(args).replace(headers.get("Authorization", "\0"), "Bearer <api key>"))
     services = service_pids()
-    before = (machine_busy(), tree_cpu(servers), own_cpu(), time.monotonic(), tree_cpu(services))
+    before = (machine_busy(), tree_cpu(servers), own_cpu(), time.monotonic(), tree_cpu(services),
+              tree_cpu(list(front)))
     out = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60)
-    after = (machine_busy(), tree_cpu(servers), own_cpu(), time.monotonic(), tree_cpu(services))
+    after = (machine_busy(), tree_cpu(servers), own_cpu(), time.monotonic(), tree_cpu(services),
+             tree_cpu(list(front)))
     used = [b - a for a, b in zip(before, after, strict=True)]
-    others = (used[0] - used[1] - used[2] - used[4]) / used[3]
+    others = (used[0] - used[1] - used[2] - used[4] - used[5]) / used[3]
     text = out.stdout + out.stderr
     if out.returncode != 0 or "Requests/sec" not in text:
         raise SystemExit(f"wrk failed:\n{text}")
@@ -189,6 +202,7 @@ def run_wrk(wrk: str, url: str, headers: dict[str, str], *, duration: int, threa
                      p99_ms=to_ms(grab(r"^\s+99%\s+(\S+)", "?")),
                      requests=requests, bad=bad + errors, others=max(0.0, others),
                      server_ms=used[1] * 1000 / max(1, requests),
+                     front_ms=used[5] * 1000 / max(1, requests),
                      # Backends of other users that exit meanwhile can make this negative.
                      services_ms=max(0.0, used[4] * 1000 / max(1, requests)), raw=text)
 
@@ -216,6 +230,23 @@ def wait_port(port: int, proc: subprocess.Popen, log: Path, seconds: float = 60)
                 raise SystemExit(f"{proc.args[0]} did not start on port {port}:\n"
                                  f"{log.read_text(errors='replace')[-3000:]}") from None
             time.sleep(0.1)
+
+
+def start_front(procs: Processes, work: Path, upstream_port: int) -> tuple[str, subprocess.Popen]:
+    """The production profile's front nginx before gunicorn, rendered as bin/run-prod does
+    (no daphne here: nothing asks for /ws/)."""
+    prefix, port = work / "nginx", free_port()
+    prefix.mkdir()
+    user = ["--user", pwd.getpwuid(os.geteuid()).pw_name] if os.geteuid() == 0 else []
+    procs.manage("render_nginx_site", "--standalone", *user, "--listen", f"127.0.0.1:{port}",
+                 "--upstream", f"127.0.0.1:{upstream_port}",
+                 "--websocket-upstream", f"127.0.0.1:{free_port()}",
+                 "--access-log", str(work / "nginx-access.log"),
+                 "--error-log", str(work / "nginx-error.log"), "--output", str(prefix / "nginx.conf"))
+    nginx = procs.spawn("nginx", [find_tool("nginx"), "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"),
+                                  "-e", str(work / "nginx-error.log")])
+    wait_port(port, nginx, work / "nginx-error.log")
+    return f"http://127.0.0.1:{port}", nginx
 
 
 # --- the machine, the code, PostgreSQL and Redis -------------------------------------
@@ -596,7 +627,13 @@ def main() -> int:
                         help="alternating rounds over every request, medians reported (3)")
     parser.add_argument("--warmup", type=int, default=2,
                         help="seconds of wrk per request before the rounds, not counted (2)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument("--behind-nginx", action="store_true",
+                        help="the production profile: wrk asks the front nginx (render_nginx_site), "
+                             "in front of gunicorn with config/gunicorn.py")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"],
+                        help="gunicorn's worker class (default sync; gthread, with its threads "
+                             "from config/gunicorn.py, with --behind-nginx)")
     parser.add_argument("--assets", type=int, default=25, help="ready assets to create (25)")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/kino_bench_api",
                         help="the database to create for the run and drop after it")
@@ -627,6 +664,11 @@ def main() -> int:
         raise SystemExit("needs ffmpeg: apt-get install -y ffmpeg")
     if opts.assets < 1:
         raise SystemExit("--assets must be at least 1")
+    if opts.behind_nginx and not find_tool("nginx"):
+        raise SystemExit("--behind-nginx needs nginx: apt-get install -y nginx")
+    worker_class = opts.worker_class or ("gthread" if opts.behind_nginx else "sync")
+    stack = opts.stack = (f"gunicorn {opts.workers} {worker_class} workers" + (
+        " (config/gunicorn.py) behind the front nginx (render_nginx_site)" if opts.behind_nginx else ""))
     db_url, db_name, admin_url = database_urls(opts.database_url)
     try:
         leftover = redis_client(opts.redis_url).dbsize()
@@ -693,12 +735,17 @@ def main() -> int:
 
         port = free_port()
         gunicorn = procs.spawn("gunicorn", [
-            venv_bin("gunicorn"), "--worker-class", "sync", "-w", str(opts.workers),
+            venv_bin("gunicorn"), *(["-c", "config/gunicorn.py"] if opts.behind_nginx else []),
+            "--worker-class", worker_class, "-w", str(opts.workers),
             "-b", f"127.0.0.1:{port}", "config.wsgi:application"])
         wait_port(port, gunicorn, procs.logs["gunicorn"])
         base = f"http://127.0.0.1:{port}"
+        front = []
+        if opts.behind_nginx:
+            base, nginx = start_front(procs, work, port)
+            front = [nginx.pid]
         check_answers(base, TARGETS, headers, data["ready"])
-        say(f"server: gunicorn {opts.workers} sync workers, DJANGO_SETTINGS_MODULE={SETTINGS_MODULE} "
+        say(f"server: {stack}, DJANGO_SETTINGS_MODULE={SETTINGS_MODULE} "
             f"(config.settings + /bench/bare), DEBUG off, fresh SECRET_KEY, PostgreSQL "
             f"(CONN_MAX_AGE={counts['conn_max_age']}), Redis {opts.redis_url} (cache, "
             f"rate limits), API_RATE_LIMIT_READ={READ_RATE}")
@@ -708,7 +755,8 @@ def main() -> int:
         if opts.warmup > 0:
             for target in TARGETS:
                 run_wrk(wrk, base + target.path, headers[target.key], duration=opts.warmup,
-                        threads=opts.threads, connections=opts.connections, servers=servers)
+                        threads=opts.threads, connections=opts.connections, servers=servers,
+                        front=front)
                 drain(servers)
         for round_no in range(opts.rounds):
             order = TARGETS[round_no % len(TARGETS):] + TARGETS[:round_no % len(TARGETS)]
@@ -724,12 +772,13 @@ def main() -> int:
                             "to be quiet)")
                 result = run_wrk(wrk, base + target.path, headers[target.key],
                                  duration=opts.duration, threads=opts.threads,
-                                 connections=opts.connections, servers=servers)
+                                 connections=opts.connections, servers=servers, front=front)
                 results.setdefault(target.key, []).append(result)
                 drain(servers)
                 say(f"round {round_no + 1} {target.label:26} {result.rps:8.0f} req/s  "
                     f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  CPU/request: "
-                    f"gunicorn {result.server_ms:.2f} ms, PostgreSQL+Redis "
+                    f"gunicorn {result.server_ms:.2f} ms, "
+                    + (f"nginx {result.front_ms:.2f} ms, " if front else "") + "PostgreSQL+Redis "
                     f"{result.services_ms:.2f} ms; others {result.others:.2f} CPUs")
                 if result.bad:
                     say(f"  WARNING: {target.label} answered {result.bad} of {result.requests} "
@@ -787,6 +836,9 @@ def report(opts, results, counts, profile, code_before, code_after) -> int:
     say("(× bare (CPU): the bare view's gunicorn CPU time per request over this one's, the "
         "req/s ratio the request would reach if gunicorn's CPU were all that limited it; it "
         "holds better than req/s on a shared machine. The goals are judged on req/s.)")
+    if opts.behind_nginx:
+        say("(nginx CPU per request: " + ", ".join(
+            f"{t.key} {median(t.key, 'front_ms'):.2f} ms" for t in TARGETS) + ")")
     say("(PostgreSQL and Redis CPU per request, shared servers: " + ", ".join(
         f"{t.key} {median(t.key, 'services_ms'):.2f} ms" for t in TARGETS) + ")")
     say(f"(PostgreSQL: CONN_MAX_AGE={counts['conn_max_age']}, health checks "
@@ -841,8 +893,8 @@ def report(opts, results, counts, profile, code_before, code_after) -> int:
         rps, p99 = median(target.key, "rps"), median(target.key, "p99_ms")
         parts.append(f"{target.key} {rps:.0f} ({rps / bare if bare else float('nan'):.2f}x, "
                      f"p99 {p99:.1f} ms)")
-    say(f"SUMMARY: {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs, code {code}, gunicorn "
-        f"{opts.workers} sync workers, wrk -t{opts.threads} -c{opts.connections} "
+    say(f"SUMMARY: {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs, code {code}, "
+        f"{opts.stack}, wrk -t{opts.threads} -c{opts.connections} "
         f"-d{opts.duration}s x {opts.rounds}: " + ", ".join(parts) + "; goals: "
         + ", ".join(f"{t.key} {'met' if met else 'NOT met'}" for t, met in verdicts))
     return 1 if opts.check and not all(met for _, met in verdicts) else 0

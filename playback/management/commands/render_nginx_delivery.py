@@ -27,41 +27,73 @@ _NAME = re.compile(r"^[A-Za-z0-9_.*~^\\-]+( [A-Za-z0-9_.*~^\\-]+)*$")
 
 def render(*, listen: str, upstream: str, server_name: str = "_", standalone: bool = False,
            user: str | None = None, access_log: str | None = None) -> str:
+    values = delivery_values(listen=listen, upstream=upstream, server_name=server_name,
+                             access_log=access_log, standalone=standalone,
+                             default_log="/var/log/nginx/kino-access.log")
+    text = fill(template("delivery.conf.template"), values)
+    return wrap(text, user=user) if standalone else text
+
+
+def delivery_values(*, listen: str, upstream: str, server_name: str, access_log: str | None,
+                    standalone: bool, default_log: str) -> dict[str, str]:
+    """The values every server with the delivery locations is filled with, checked."""
     if settings.STORAGE_BACKEND != "local":
         raise CommandError(
             f"STORAGE_BACKEND is {settings.STORAGE_BACKEND!r}: this config reads local files. "
             "For object storage, see the S3 variant in deploy/nginx/delivery.conf.template.")
-    media_root = str(Path(settings.MEDIA_ROOT).resolve())
+    media_root = checked_path("MEDIA_ROOT", settings.MEDIA_ROOT)
     secret = settings.PLAYBACK_PATH_SECRET
-    if _UNSAFE_IN_QUOTES.search(media_root):
-        raise CommandError(f"MEDIA_ROOT {media_root!r} has a character nginx cannot take here "
-                           '(" \\ $ or a control character).')
     if not secret or _UNSAFE_IN_QUOTES.search(secret):
         raise CommandError('PLAYBACK_PATH_SECRET must not be empty nor contain " \\ $ or a '
                            "control character: nginx would read it differently.")
-    for option, value in (("--listen", listen), ("--upstream", upstream)):
-        if not _ADDRESS.match(value):
-            raise CommandError(f"{option} {value!r} is not HOST:PORT, [IPv6]:PORT, PORT or unix:/path.")
+    check_address("--listen", listen)
+    check_address("--upstream", upstream)
     if not _NAME.match(server_name):
         raise CommandError(f"--server-name {server_name!r} is not a list of host names.")
-    if access_log is not None and (not access_log or _UNSAFE_IN_QUOTES.search(access_log)
-                                   or re.search(r"[\s;{}#]", access_log)):
-        raise CommandError(f"--access-log {access_log!r} is not a file path nginx can take.")
+    if access_log is not None:
+        check_file("--access-log", access_log)
+    return {"LISTEN": listen, "UPSTREAM": upstream, "SERVER_NAME": server_name,
+            "MEDIA_ROOT": media_root, "PLAYBACK_PATH_SECRET": secret,
+            "LIVE_DIR": str(settings.LIVE_DIR).rstrip("/") or "/",
+            # Relative to nginx's prefix when standalone; the system's log folder otherwise.
+            "ACCESS_LOG": access_log or ("access.log" if standalone else default_log)}
+
+
+def checked_path(name: str, value) -> str:
+    path = str(Path(value).resolve())
+    if _UNSAFE_IN_QUOTES.search(path):
+        raise CommandError(f"{name} {path!r} has a character nginx cannot take here "
+                           '(" \\ $ or a control character).')
+    return path.rstrip("/") or "/"
+
+
+def check_address(option: str, value: str) -> None:
+    if not _ADDRESS.match(value):
+        raise CommandError(f"{option} {value!r} is not HOST:PORT, [IPv6]:PORT, PORT or unix:/path.")
+
+
+def check_file(option: str, value: str) -> None:
+    if not value or _UNSAFE_IN_QUOTES.search(value) or re.search(r"[\s;{}#]", value):
+        raise CommandError(f"{option} {value!r} is not a file path nginx can take.")
+
+
+def template(name: str) -> str:
+    """A server template with the delivery locations it shares written in."""
+    locations = (TEMPLATES / "delivery-locations.conf.template").read_text().rstrip("\n")
+    return (TEMPLATES / name).read_text().replace("{{DELIVERY_LOCATIONS}}", locations)
+
+
+def wrap(text: str, *, user: str | None = None, error_log: str | None = None,
+         level: str = "warn") -> str:
+    """`text` (the http-level part) inside a whole configuration for `nginx -c -p`."""
     if user is not None and not re.match(r"^[a-z_][a-z0-9_-]*( [a-z_][a-z0-9_-]*)?$", user):
         raise CommandError(f"--user {user!r} is not a user name (optionally followed by a group).")
-
-    text = fill((TEMPLATES / "delivery.conf.template").read_text(), {
-        "LISTEN": listen, "UPSTREAM": upstream, "SERVER_NAME": server_name,
-        "MEDIA_ROOT": media_root.rstrip("/") or "/", "PLAYBACK_PATH_SECRET": secret,
-        "LIVE_DIR": str(settings.LIVE_DIR).rstrip("/") or "/",
-        # Relative to nginx's prefix when standalone; Debian's log folder otherwise.
-        "ACCESS_LOG": access_log or ("access.log" if standalone else
-                                     "/var/log/nginx/kino-access.log")})
-    if standalone:
-        inner = "\n".join(f"    {line}" if line else "" for line in text.splitlines())
-        text = fill((TEMPLATES / "nginx.conf.template").read_text(),
-                    {"DELIVERY": inner, "USER": f"user {user};\n" if user else ""})
-    return text
+    if error_log is not None:
+        check_file("--error-log", error_log)
+    inner = "\n".join(f"    {line}" if line else "" for line in text.splitlines())
+    return fill((TEMPLATES / "nginx.conf.template").read_text(),
+                {"DELIVERY": inner, "USER": f"user {user};\n" if user else "",
+                 "ERROR_LOG": f"{error_log or 'error.log'} {level}"})
 
 
 def fill(template: str, values: dict[str, str]) -> str:
@@ -103,12 +135,17 @@ class Command(BaseCommand):
             raise CommandError("--user only applies with --standalone.")
         text = render(listen=listen, upstream=upstream, server_name=server_name,
                       standalone=standalone, user=user, access_log=access_log)
-        if not output:
-            self.stdout.write(text, ending="")
-            return
-        path = Path(output)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(path, 0o600)  # also when the file existed with a wider mode
-        self.stderr.write(f"Wrote {path}")
+        write(self, text, output)
+
+
+def write(command: BaseCommand, text: str, output: str | None) -> None:
+    """To stdout, or to `output` readable by its owner alone (the text holds the secret)."""
+    if not output:
+        command.stdout.write(text, ending="")
+        return
+    path = Path(output)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)  # also when the file existed with a wider mode
+    command.stderr.write(f"Wrote {path}")
