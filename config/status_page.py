@@ -168,8 +168,8 @@ def _webhooks(links: Links, now: datetime, attention: list[str]) -> dict | None:
         attention.append(f"{found.failing} webhook endpoint{'s are' if found.failing != 1 else ' is'} failing.")
     return {
         "found": found,
-        "failing_url": links.to(WebhookEndpoint, enabled__exact=1, failing_since__isnull="False"),
-        "disabled_url": links.to(WebhookEndpoint, enabled__exact=0),
+        "failing_url": links.to(WebhookEndpoint, status="failing"),
+        "disabled_url": links.to(WebhookEndpoint, status="disabled"),
         "listed": [(endpoint, links.to_object(endpoint),
                     when(endpoint.failing_since, now) if endpoint.failing_since else "")
                    for endpoint in found.listed],

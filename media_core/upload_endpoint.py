@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from foundation import credential_failures, metrics
 from foundation.api.problems import problem_response
+from foundation.context import identify
 from foundation.errors import Conflict, InvalidTransition
 from media_core import request_body, staging
 from media_core.models import Upload
@@ -81,6 +82,7 @@ def upload_file(request, upload_id: str, token: str):
     if upload is None or not upload_token_valid(upload, token):
         credential_failures.record(request)
         return _problem(404, "not_found", "Not found", "No such upload URL.")
+    identify(caller=services.upload_url_actor(upload).caller, environment=upload.environment_id)
     handler = _HANDLERS.get(request.method)
     if handler is None:
         response = _problem(405, "method_not_allowed", "Method not allowed",

@@ -97,12 +97,28 @@ class AttemptInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class EndpointStatusFilter(admin.SimpleListFilter):
+    """What the status column says: working, failing (its last delivery failed) or
+    disabled. The system status page links to the failing ones."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("working", "working"), ("failing", "failing"), ("disabled", "disabled")]
+
+    def queryset(self, request, queryset):
+        return {"working": queryset.filter(enabled=True, failing_since__isnull=True),
+                "failing": queryset.filter(enabled=True, failing_since__isnull=False),
+                "disabled": queryset.filter(enabled=False)}.get(self.value(), queryset)
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ReadOnlyAdmin):
     """Endpoints are managed through the API; their signing secrets are never shown."""
 
     list_display = ["url_and_id", "environment", "health", "created"]
-    list_filter = ["enabled", "environment"]
+    list_filter = [EndpointStatusFilter, "environment"]
     list_select_related = ["environment"]
     search_fields = ["=id", "url"]
     fields = ["id", "environment_link", "url", "events", "enabled", "disabled_reason",

@@ -292,3 +292,17 @@ def test_the_request_id_follows_the_work_into_the_task_and_the_webhook_delivery(
     assert delivered["environment"] == environment.id
     assert delivered["event_id"].startswith("evt_") and delivered["endpoint_id"].startswith("whe_")
     assert len(receiver.requests) == 1
+
+
+def test_a_request_to_an_upload_url_names_the_upload_and_its_environment(
+        environment, anonymous, json_log):
+    from media_core.upload_urls import upload_url
+    from tests.api.conftest import path_of
+
+    upload = upload_for(environment)
+
+    anonymous.options(path_of(upload_url(upload)), HTTP_X_REQUEST_ID="req-upload-url")
+
+    line = request_line(json_log(), "req-upload-url")
+    assert (line["caller"], line["environment"]) == (upload.id, environment.id)
+    assert "[token]" in line["message"]

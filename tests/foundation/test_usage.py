@@ -369,3 +369,20 @@ def test_a_download_nginx_logged_under_its_internal_location_counts(environment,
     ingest.ingest_delivery_logs()
 
     assert figures(environment)[0]["delivery_bytes"] == 4096
+
+
+def test_a_machine_without_a_worker_counts_its_logs_from_its_timer(environment, settings,
+                                                                   delivery_log_path, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.NGINX_ACCESS_LOG = tmp_path / "nginx-access.log"
+    _, playback_id = playable(environment)
+    write_log(settings.NGINX_ACCESS_LOG, (200, 4096, f"/v/{playback_id.id}/s/1/[signature]/a.m4s"))
+    out = StringIO()
+
+    call_command("read_delivery_logs", stdout=out)
+
+    assert "nginx: 4096 bytes counted" in out.getvalue()
+    assert figures(environment)[0]["delivery_bytes"] == 4096
