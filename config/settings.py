@@ -169,6 +169,7 @@ elif STORAGE_BACKEND == "s3":
             "file_overwrite": True,
             "default_acl": None,
             "querystring_auth": True,
+            "addressing_style": env("S3_ADDRESSING_STYLE") or None,  # path: S3 servers on an IP
         },
     }
 else:

@@ -69,16 +69,42 @@ def documents_on(settings):
     documents.forget_all()
 
 
+def pytest_generate_tests(metafunc):
+    """A test marked `storage` runs on local files and again on a real S3 server."""
+    if metafunc.definition.get_closest_marker("storage"):
+        metafunc.parametrize("media_backend", ["local", "s3"], indirect=True)
+
+
+@pytest.fixture
+def media_backend(request) -> str:
+    """Where this test's media is stored: "local" files, or a bucket on "s3"."""
+    return getattr(request, "param", "local")
+
+
+@pytest.fixture
+def bucket(media_backend) -> str | None:
+    """The test's own bucket on the S3 server (None on local files)."""
+    if media_backend != "s3":
+        return None
+    from tests import s3_server
+
+    return s3_server.new_bucket()
+
+
 @pytest.fixture(autouse=True)
-def media_root(tmp_path, settings):
-    """Each test stores media in its own folder."""
+def media_root(tmp_path, settings, media_backend, bucket):
+    """Each test stores media in its own folder, or, marked `storage`, in its own bucket
+    as well (MEDIA_ROOT then holds nothing)."""
     root = tmp_path / "media"
     settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                    "OPTIONS": {"location": str(root)}},
-    }
+    if bucket is not None:
+        from tests import s3_server
+
+        default = s3_server.storage_settings(bucket)
+    else:
+        default = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                   "OPTIONS": {"location": str(root)}}
+    settings.STORAGES = {**settings.STORAGES, "default": default}
     settings.PROCESSING_TMP_DIR = tmp_path / "work"
     settings.UPLOAD_STAGING_DIR = tmp_path / "staging"
     return root

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from foundation.models import AuditEntry
 from media_core.models import Asset, PlaybackID
+from media_core.storage import list_tree, media_storage
 from tests.clips import random_bytes
 from tests.factories import asset_from_file
 from webhooks.models import Event
 
 from .conftest import assert_problem
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 
 @pytest.fixture
@@ -111,22 +111,21 @@ def test_a_title_too_long_is_a_400_problem(owner, preparing_asset):
     assert preparing_asset.title == "Draft"
 
 
-def test_deleting_an_asset_removes_it_its_media_and_its_playback(owner, anonymous, ready_asset,
-                                                                 media_root):
+def test_deleting_an_asset_removes_it_its_media_and_its_playback(owner, anonymous, ready_asset):
     asset_id = ready_asset["id"]
     playback_id = ready_asset["playback_ids"][0]["id"]
     assert anonymous.get(f"/v/{playback_id}.m3u8").status_code == 200
-    assert (Path(media_root) / "assets" / asset_id).is_dir()
-    master = Path(media_root) / Asset.objects.get(pk=asset_id).master_name
-    assert master.is_file()
+    assert list_tree(f"assets/{asset_id}")
+    master = Asset.objects.get(pk=asset_id).master_name
+    assert media_storage().exists(master)
 
     response = owner.delete(f"/api/v1/assets/{asset_id}", HTTP_X_REQUEST_ID="delete-1")
 
     assert response.status_code == 204
     assert response.content == b""
     assert_problem(owner.get(f"/api/v1/assets/{asset_id}"), 404, "not_found")
-    assert not (Path(media_root) / "assets" / asset_id).exists()
-    assert not master.exists()
+    assert list_tree(f"assets/{asset_id}") == []
+    assert not media_storage().exists(master)
     assert_problem(anonymous.get(f"/v/{playback_id}.m3u8"), 404)
     deleted = Event.objects.get(object_id=asset_id, type="video.asset.deleted")
     assert deleted.request_id == "delete-1"

@@ -13,7 +13,7 @@ from tests.api.conftest import assert_problem
 from tests.clips import make_clip, probe
 from tests.factories import asset_from_file
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.storage]
 
 
 def body(response) -> bytes:

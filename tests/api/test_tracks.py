@@ -18,6 +18,8 @@ from webhooks.models import Event
 
 from .conftest import assert_problem
 
+pytestmark = pytest.mark.storage  # on local files and on an S3 server
+
 VTT = b"""WEBVTT
 
 00:00:00.500 --> 00:00:01.250

@@ -19,7 +19,7 @@ from media_core.models import Asset, Upload
 from media_core.services.uploads import upload_claim_writer
 from tests.clips import make_clip
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 TUS = {"HTTP_TUS_RESUMABLE": "1.0.0"}
 OCTETS = "application/offset+octet-stream"

@@ -7,6 +7,8 @@ from tests.web_servers import fake_dns, web_servers
 
 from .conftest import assert_problem
 
+pytestmark = pytest.mark.storage  # on local files and on an S3 server
+
 
 @pytest.fixture
 def servers():

@@ -15,7 +15,7 @@ from media_core.storage import list_tree, media_storage
 from tests.clips import make_audio, probe
 from tests.factories import asset_from_file
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 AUDIO_TRACK_KEYS = {"type", "channels", "codec", "sample_rate", "duration"}
 

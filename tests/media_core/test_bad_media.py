@@ -10,7 +10,7 @@ from tests.factories import asset_from_file
 
 from .corpus import CASES, Case
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)

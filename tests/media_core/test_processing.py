@@ -12,7 +12,7 @@ from tests.clips import make_clip, random_bytes
 from tests.factories import asset_from_file, complete, upload_for
 from webhooks.models import Event
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.storage]
 
 
 def test_a_clip_becomes_ready_with_renditions_and_a_poster(environment, sync_tasks, tmp_path):

@@ -11,7 +11,7 @@ from media_core.services import processing
 from tests.clips import make_clip
 from tests.factories import asset_from_file
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.storage]
 
 
 def _queued_asset(environment, tmp_path) -> Asset:

@@ -12,7 +12,7 @@ from media_core.tasks import expire_uploads
 from tests.factories import upload_for
 from webhooks.models import Event
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.storage]
 
 
 def _with_partial_bytes(environment) -> Upload:

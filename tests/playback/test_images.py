@@ -17,7 +17,7 @@ from playback.images import choose_rendition, render
 from tests.clips import make_clip, probe
 from tests.factories import asset_from_file
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.storage]
 
 
 @pytest.fixture
