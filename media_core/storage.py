@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -106,3 +108,35 @@ def delete_tree(prefix: str) -> int:
         # storage_forget itself): the usage ledger lets go of what was under the prefix.
         usage.storage_forget(prefix=prefix)
     return len(names)
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    name: str
+    size: int
+    modified: datetime
+
+
+def walk(prefix: str = "") -> Iterator[StoredObject]:
+    """Every object under `prefix` with its size and time, in one listing: a bucket is
+    listed a thousand keys a request, never an object at a time."""
+    storage = media_storage()
+    try:
+        root = Path(storage.path(prefix or "."))
+    except NotImplementedError:
+        yield from _walk_bucket(storage, prefix)
+        return
+    base = Path(storage.location)
+    for folder, _, files in os.walk(root):
+        for file in files:
+            path = Path(folder) / file
+            stat = path.stat()
+            yield StoredObject(path.relative_to(base).as_posix(), stat.st_size,
+                               datetime.fromtimestamp(stat.st_mtime, tz=UTC))
+
+
+def _walk_bucket(storage, prefix: str) -> Iterator[StoredObject]:
+    location = storage.location.strip("/")
+    start = f"{location}/" if location else ""
+    for item in storage.bucket.objects.filter(Prefix=start + prefix):
+        yield StoredObject(item.key[len(start):], item.size, item.last_modified)

@@ -104,6 +104,16 @@ def purge_idempotency_records() -> int:
     return purge_expired()
 
 
+def delete_storage_orphans() -> dict[str, int]:
+    """Every day: delete the objects no row owns, once older than the grace period."""
+    from .storage_audit import storage_orphans_delete
+
+    deleted, size = storage_orphans_delete()
+    if deleted:
+        log.warning("deleted %s orphaned objects (%s bytes)", deleted, size)
+    return {"objects": deleted, "bytes": size}
+
+
 def publication_run_due() -> dict[str, int]:
     """Every minute: publish and unpublish the assets whose time has come."""
     return publication.publication_run_due()
