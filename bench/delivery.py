@@ -159,6 +159,58 @@ BARE_SERVER = """
     }}
 """
 
+BUCKET_BARE_SERVER = """
+    # The baseline: the same objects from the same bucket through the same cache, no
+    # token, the same types and headers.
+    server {{
+        listen 127.0.0.1:{port};
+        location ~ "^/bare/(?<key>.+)$" {{
+            proxy_pass http://kino_bucket/{bucket}/$key;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Authorization "";
+            proxy_cache kino_media;
+            proxy_cache_key $key;
+            proxy_cache_valid 200 1h;
+            proxy_cache_lock on;
+            proxy_hide_header Content-Type;
+            proxy_hide_header Cache-Control;
+            proxy_hide_header Access-Control-Allow-Origin;
+            proxy_hide_header x-amz-request-id;
+            proxy_hide_header x-amz-id-2;
+            proxy_ignore_headers Cache-Control Expires Set-Cookie;
+            add_header Content-Type $kino_media_type always;
+            add_header Access-Control-Allow-Origin "*" always;
+            add_header Cache-Control $kino_child_cache_control;
+        }}
+    }}
+"""
+
+
+def start_bucket(procs: Processes) -> tuple[dict, str]:
+    """moto's S3 server as a process, a bucket in it, and the policy deploy/README.md
+    gives: the delivery machine (here 127.0.0.1) reads the rendition folders without
+    credentials. Returns the platform's environment for it and the bucket's name."""
+    import json
+
+    import boto3
+
+    port = free_port()
+    server = procs.spawn("s3", [venv_bin("moto_server"), "-H", "127.0.0.1", "-p", str(port)])
+    wait_port(port, server, procs.logs["s3"])
+    endpoint, bucket = f"http://127.0.0.1:{port}", "kino-bench"
+    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="bench",
+                          aws_secret_access_key="bench", region_name="us-east-1")
+    client.create_bucket(Bucket=bucket)
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/assets/*",
+            "Condition": {"IpAddress": {"aws:SourceIp": ["127.0.0.1/32"]}}}]}))
+    return {"STORAGE_BACKEND": "s3", "S3_BUCKET": bucket, "S3_ENDPOINT_URL": endpoint,
+            "S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "bench",
+            "S3_SECRET_ACCESS_KEY": "bench", "S3_ADDRESSING_STYLE": "path"}, bucket
+
 
 @dataclass
 class Target:
@@ -228,6 +280,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2,
                         help="rounds over every target, medians reported (2)")
     parser.add_argument("--gunicorn-workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument("--bucket", action="store_true",
+                        help="media in a bucket on an S3 server (moto's) instead of local "
+                             "files: nginx proxies to it through its cache")
     parser.add_argument("--idle-wait", type=float, default=60,
                         help="before each wrk run, wait up to this many seconds for the machine "
                              f"to use under {IDLE_CORES} CPUs (0: do not wait; default 60)")
@@ -255,10 +310,14 @@ def main() -> int:
            "DJANGO_SETTINGS_MODULE": "config.settings"}
     procs = _processes(work, env)
     results: dict[str, list[WrkResult]] = {}
+    bucket = None
     say(f"machine: {os.cpu_count()} CPUs, {cpu_model()}, {platform_info.platform()}")
     try:
         say("setting up: migrate, API key, daphne, qcluster, a signed asset ...")
         (work / "var").mkdir()
+        if opts.bucket:
+            s3_env, bucket = start_bucket(procs)
+            env.update(s3_env)
         procs.manage("migrate", "--noinput")
         api_key = procs.manage("create_api_key", "--environment", "bench", "--scopes", "all").strip()
         web = procs.spawn("daphne", [venv_bin("daphne"), "-b", "127.0.0.1", "-p", str(web_port),
@@ -277,8 +336,9 @@ def main() -> int:
                      "--output", str(conf))
         text = conf.read_text()
         head, _, tail = text.rpartition("}")  # the end of the http block
-        conf.write_text(head + BARE_SERVER.format(port=bare_port, media_root=media_root.resolve())
-                        + "}" + tail)
+        bare_server = (BUCKET_BARE_SERVER.format(port=bare_port, bucket=bucket) if bucket
+                       else BARE_SERVER.format(port=bare_port, media_root=media_root.resolve()))
+        conf.write_text(head + bare_server + "}" + tail)
         ngx = procs.spawn("nginx", [nginx, "-c", str(conf), "-p", f"{conf.parent}/", "-e", "error.log"])
         wait_port(nginx_port, ngx, conf.parent / "error.log")
 
@@ -380,6 +440,7 @@ def main() -> int:
             "the machine's CPU; the figures are noisy. Rerun on an idle machine.")
     say("")
     say(f"SUMMARY: {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPUs, "
+        f"media {'in a bucket (moto), nginx through its cache' if opts.bucket else 'on local disk'}, "
         f"{sizes['segment'] / 1000:.0f} kB segment, wrk -t{opts.threads} -c{opts.connections} "
         f"-d{opts.duration}s: nginx secure_link {secure:.0f} req/s, nginx bare {bare:.0f}, "
         f"ratio {secure / bare:.3f} (goal >= {GOAL}: {'met' if met else 'NOT met'}); "

@@ -95,7 +95,7 @@ class Platform:
 
 
 @pytest.fixture
-def platform(request, transactional_db, media_root, tmp_path):
+def platform(request, transactional_db, media_root, bucket, tmp_path):
     port = _free_port()
     env = {
         **os.environ,
@@ -114,6 +114,10 @@ def platform(request, transactional_db, media_root, tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the platform's own, under its VAR_DIR
+    if bucket is not None:  # a test marked `storage`, in its S3 round
+        from tests import s3_server
+
+        env.update(s3_server.environment(bucket))
     if request.node.get_closest_marker("live"):
         env.update(live_env(tmp_path))
     log_dir = tmp_path / "logs"

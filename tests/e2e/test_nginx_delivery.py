@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import http.client
+import json
 import os
 import re
 import shutil
@@ -75,9 +76,10 @@ def _lines(path: Path, pattern: str) -> list[str]:
     return [line for line in path.read_text(errors="replace").splitlines() if re.search(pattern, line)]
 
 
+@pytest.mark.storage  # the media in files under MEDIA_ROOT, and in a bucket
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx)")
 def test_nginx_serves_a_signed_asset_after_the_platform_checks_the_token(
-        platform, environment, make_key, tmp_path):
+        platform, environment, make_key, tmp_path, bucket):
     _, secret = make_key(environment)
     auth = {"Authorization": f"Bearer {secret}"}
     platform.start_worker()
@@ -89,6 +91,22 @@ def test_nginx_serves_a_signed_asset_after_the_platform_checks_the_token(
     key = requests.post(f"{platform.base_url}/api/v1/signing-keys", headers=auth, timeout=30).json()
     token = jwt.encode({"sub": playback_id, "aud": "v", "exp": int(time.time()) + 300},
                        key["private_key"], algorithm="RS256", headers={"kid": key["id"]})
+
+    if bucket is not None:
+        # nginx reads the bucket without credentials: the policy deploy/README.md gives
+        # lets this machine read the rendition folders, and nothing else.
+        from django.test import override_settings
+
+        from playback.nginx_media import delivery_read_policy
+        from tests import s3_server
+
+        with override_settings(STORAGES={"default": s3_server.storage_settings(bucket)}):
+            policy = delivery_read_policy(sources=["127.0.0.1/32"])
+        s3_server.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        master_name = next(k for k in s3_server.keys(bucket) if k.startswith("uploads/"))
+        # The original is not for anyone without credentials.
+        assert requests.get(f"{s3_server.endpoint()}/{bucket}/{master_name}",
+                            timeout=10).status_code == 403
 
     with running_nginx(platform, tmp_path / "nginx") as (nginx, folder):
         master = f"{nginx}/v/{playback_id}.m3u8"
@@ -113,8 +131,12 @@ def test_nginx_serves_a_signed_asset_after_the_platform_checks_the_token(
         assert any(".m4s " in line for line in children)
         assert any(re.search(r"/init(_\d+)?\.mp4 ", line) for line in children)
         assert any("/index.m3u8 " in line for line in children)
-        # (ffmpeg asks for byte ranges: 206)
-        assert all(re.search(r'HTTP/1\.1" 20[06] \d+ upstream=- ', line) for line in children), children
+        # (ffmpeg asks for byte ranges: 206.) From files, nginx reads them itself; from a
+        # bucket, it asks the bucket (or its cache), never the platform.
+        assert all(re.search(r'HTTP/1\.1" 20[06] \d+ upstream=\S+ ', line) for line in children)
+        assert not any(f"upstream={upstream} " in line for line in children), children
+        if bucket is None:
+            assert all(" upstream=- " in line for line in children), children
         # Neither the JWT nor a path signature is written to nginx's log.
         assert token not in access.read_text() and token.split(".")[2] not in access.read_text()
         listed = requests.get(f"{master}?token={token}", timeout=10).text

@@ -81,14 +81,47 @@ def test_addresses_and_names_are_checked(option):
         render(*option)
 
 
-def test_object_storage_is_refused(settings):
+def s3_storage(settings, **options):
     settings.STORAGE_BACKEND = "s3"
-    with pytest.raises(CommandError, match="S3 variant"):
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": "kino-media", "location": "prod", **options}}}
+
+
+def test_from_a_bucket_nginx_proxies_to_it_through_a_cache_after_the_token(settings):
+    s3_storage(settings, endpoint_url="http://10.0.0.7:9000")
+
+    text = render()
+
+    assert "upstream kino_bucket {\n    server 10.0.0.7:9000;" in text
+    assert "proxy_pass http://kino_bucket/kino-media/prod/$prefix/$rest;" in text
+    assert text.count("proxy_cache kino_media;") == 2  # renditions and text tracks
+    assert 'proxy_set_header Authorization "";' in text
+    assert text.index("secure_link $sig,$exp;") < text.index("proxy_pass http://kino_bucket")
+    assert "alias" not in text.split("/_kino/downloads/")[0].split("Child playlists")[1]
+
+
+def test_from_aws_the_bucket_is_its_virtual_host_over_tls(settings):
+    s3_storage(settings, region_name="eu-west-1")
+
+    text = render()
+
+    assert "server kino-media.s3.eu-west-1.amazonaws.com:443;" in text
+    assert "proxy_pass https://kino_bucket/prod/$prefix/$rest;" in text
+    assert "proxy_ssl_name kino-media.s3.eu-west-1.amazonaws.com;" in text
+
+
+def test_an_endpoint_nginx_cannot_use_is_refused(settings):
+    s3_storage(settings, endpoint_url="ftp://10.0.0.7")
+    with pytest.raises(CommandError, match="not an http"):
         render()
 
 
 @pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx)")
-def test_nginx_accepts_the_standalone_config(tmp_path):
+@pytest.mark.parametrize("storage", ["local", "s3"])
+def test_nginx_accepts_the_standalone_config(tmp_path, settings, storage):
+    if storage == "s3":
+        s3_storage(settings, endpoint_url="http://127.0.0.1:9000")
     conf = tmp_path / "nginx.conf"
     call_command("render_nginx_delivery", "--standalone", "--listen", "127.0.0.1:9",
                  "--output", str(conf), stderr=io.StringIO())

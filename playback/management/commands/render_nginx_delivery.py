@@ -1,4 +1,5 @@
-"""Write the nginx delivery config with this platform's MEDIA_ROOT and path-token secret.
+"""Write the nginx delivery config with this platform's media storage (MEDIA_ROOT, or the
+bucket: playback/nginx_media.py) and path-token secret.
 
     python manage.py render_nginx_delivery --listen 127.0.0.1:8080 --upstream 127.0.0.1:8000 \
         [--server-name video.example.com] [--output FILE] [--standalone [--user NAME]]
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from playback.nginx_media import media_values
 
 TEMPLATES = Path(settings.BASE_DIR) / "deploy" / "nginx"
 _PLACEHOLDER = re.compile(r"\{\{[A-Z_]+\}\}")
@@ -37,10 +40,6 @@ def render(*, listen: str, upstream: str, server_name: str = "_", standalone: bo
 def delivery_values(*, listen: str, upstream: str, server_name: str, access_log: str | None,
                     standalone: bool, default_log: str) -> dict[str, str]:
     """The values every server with the delivery locations is filled with, checked."""
-    if settings.STORAGE_BACKEND != "local":
-        raise CommandError(
-            f"STORAGE_BACKEND is {settings.STORAGE_BACKEND!r}: this config reads local files. "
-            "For object storage, see the S3 variant in deploy/nginx/delivery.conf.template.")
     media_root = checked_path("MEDIA_ROOT", settings.MEDIA_ROOT)
     secret = settings.PLAYBACK_PATH_SECRET
     if not secret or _UNSAFE_IN_QUOTES.search(secret):
@@ -52,8 +51,9 @@ def delivery_values(*, listen: str, upstream: str, server_name: str, access_log:
         raise CommandError(f"--server-name {server_name!r} is not a list of host names.")
     if access_log is not None:
         check_file("--access-log", access_log)
-    return {"LISTEN": listen, "UPSTREAM": upstream, "SERVER_NAME": server_name,
-            "MEDIA_ROOT": media_root, "PLAYBACK_PATH_SECRET": secret,
+    return {**media_values(media_root=media_root, standalone=standalone),
+            "LISTEN": listen, "UPSTREAM": upstream, "SERVER_NAME": server_name,
+            "PLAYBACK_PATH_SECRET": secret,
             "LIVE_DIR": str(settings.LIVE_DIR).rstrip("/") or "/",
             # Relative to nginx's prefix when standalone; the system's log folder otherwise.
             "ACCESS_LOG": access_log or ("access.log" if standalone else default_log)}
@@ -80,7 +80,9 @@ def check_file(option: str, value: str) -> None:
 def template(name: str) -> str:
     """A server template with the delivery locations it shares written in."""
     locations = (TEMPLATES / "delivery-locations.conf.template").read_text().rstrip("\n")
-    return (TEMPLATES / name).read_text().replace("{{DELIVERY_LOCATIONS}}", locations)
+    # What reading media from a bucket needs at the http level (playback/nginx_media.py).
+    return "{{MEDIA_HTTP}}" + (TEMPLATES / name).read_text().replace(
+        "{{DELIVERY_LOCATIONS}}", locations)
 
 
 def wrap(text: str, *, user: str | None = None, error_log: str | None = None,
