@@ -29,8 +29,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from foundation.processes import ChildProcess
+from media_core.processing.scratch import scratch_sweep
 
 log = logging.getLogger("kino.worker")
+SWEEP_EVERY = 3600  # seconds between sweeps of the scratch space
 
 
 class Command(BaseCommand):
@@ -43,6 +45,13 @@ class Command(BaseCommand):
                  "they are killed (default 20: a webhook delivery's timeout and then some).")
 
     def handle(self, *args, grace: float, **options):
+        # What a worker killed on this machine left in the scratch space goes first
+        # (media_core/processing/scratch.py), and every hour after.
+        swept = time.monotonic()
+        try:
+            scratch_sweep()
+        except Exception:  # the database not there yet: the cluster waits for it too
+            log.exception("sweeping the scratch space failed")
         asked: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, frame: asked.append(signum))
         signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
@@ -54,6 +63,12 @@ class Command(BaseCommand):
             death_signal=signal.SIGTERM, stop_grace=grace)
         while not asked and cluster.poll() is None:
             time.sleep(0.1)
+            if time.monotonic() - swept > SWEEP_EVERY:
+                swept = time.monotonic()
+                try:
+                    scratch_sweep()
+                except Exception:  # the database away for a moment: next hour
+                    log.exception("sweeping the scratch space failed")
         # SIGTERM to the cluster's parent alone; after the grace its whole group is killed.
         # Once it exits, whatever is left of its group is killed too (after a clean stop,
         # nothing) before it is reaped, while the group id is still ours.
