@@ -25,16 +25,18 @@ def media_storage():
 
 
 @contextmanager
-def local_copy(name: str) -> Iterator[Path]:
-    """A local path to a stored file: the file itself when storage is local."""
+def local_copy(name: str, folder: Path | None = None) -> Iterator[Path]:
+    """A local path to a stored file: the file itself when storage is local, else a copy
+    streamed into a temporary folder (inside `folder` when given), removed after."""
     storage = media_storage()
     try:
         yield Path(storage.path(name))
         return
     except NotImplementedError:
         pass
-    settings.PROCESSING_TMP_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=settings.PROCESSING_TMP_DIR) as tmp:
+    parent = folder or settings.PROCESSING_TMP_DIR
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=parent) as tmp:
         target = Path(tmp) / "source"
         with storage.open(name, "rb") as src, open(target, "wb") as dst:
             shutil.copyfileobj(src, dst, CHUNK)

@@ -192,7 +192,9 @@ def _source(asset: Asset, work: Path) -> Iterator[tuple[Path, Trim | None]]:
         with clip_source(asset, work) as (path, trim):
             yield path, trim
         return
-    with storage.local_copy(asset.master_name) as path:
+    # In the job's own work folder: what a killed worker leaves is the job's, which the
+    # next sweep of this machine's scratch space recognises (processing/scratch.py).
+    with storage.local_copy(asset.master_name, folder=work) as path:
         yield path, None
 
 
