@@ -14,11 +14,13 @@ def finalise_recording(asset_id: str, request_id: str | None = None) -> str:
 
 
 def housekeeping() -> dict:
-    """Every minute: end runs whose reconnect window passed (the ingest's reports do
-    this every few seconds while an ingest runs), pick up recordings left waiting,
-    and prune old health samples."""
+    """Every minute: end the sessions of ingest nodes gone silent, end runs whose
+    reconnect window passed (the ingest's reports do both every few seconds while an
+    ingest runs), pick up recordings left waiting, and prune old health samples."""
+    lost = services.silent_nodes_sweep()  # their streams disconnect now, and end below in time
     ended = services.live_streams_sweep()
     pending = recordings.pending_recordings()
     for asset_id in pending:
         enqueue("live.tasks.finalise_recording", asset_id)
-    return {"ended": ended, "recordings": pending, "pruned": services.health_prune()}
+    return {"lost": lost, "ended": ended, "recordings": pending,
+            "pruned": services.health_prune()}

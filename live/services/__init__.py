@@ -25,7 +25,7 @@ from .callbacks import (
     ingest_update,
 )
 from .keys import relay_token, secret_hash, stream_key
-from .reports import desired_state, health_prune, ingest_report
+from .reports import desired_state, health_prune, ingest_report, silent_nodes_sweep
 from .simulcast import check_simulcast_url, simulcast_target_create, simulcast_target_delete
 from .streams import (
     live_playback_id_create,
@@ -43,6 +43,7 @@ from .streams import (
 
 __all__ = [
     "Refused", "check_simulcast_url", "desired_state", "health_prune", "ingest_publish",
+    "silent_nodes_sweep",
     "ingest_publish_done", "ingest_record_done", "ingest_report", "ingest_update",
     "live_playback_id_create", "live_playback_id_delete", "live_stream_complete",
     "live_stream_create", "live_stream_delete", "live_stream_disable", "live_stream_enable",

@@ -132,9 +132,28 @@ def ingest_report(*, node: str, streams: list[dict], relays: list[dict],
         session_end(session, LOST_REASON, kind="lost")
     for relay in relays:
         _record_relay(relay)
+    silent_nodes_sweep(now, besides=node)  # another node that went silent meanwhile
     live_streams_sweep(now)
     simulcast_targets_idle_without_encoder()
     return desired_state(node)
+
+
+def silent_nodes_sweep(now: datetime | None = None, *, besides: str = "") -> list[str]:
+    """The nodes that stopped reporting without a final report (the machine died, its
+    network was cut): their open sessions end as lost, so the streams disconnect and,
+    after their reconnect window, go idle, with the events and audit entries of any
+    disconnect. Run by every report of another node (every few seconds while one runs)
+    and by the live housekeeping schedule (every minute). Returns the sessions ended."""
+    now = now or timezone.now()
+    silent = (IngestNode.objects.filter(stopped_at=None, last_report_at__lt=now - LOST_AFTER)
+              .exclude(name=besides).values("name"))
+    ended = []
+    # One query, the silent nodes a subquery of it: a report pays one SELECT for this.
+    for session in (LiveSession.objects.select_related("stream")
+                    .filter(ended_at=None, node__in=silent)):
+        session_end(session, LOST_REASON, kind="lost")
+        ended.append(session.id)
+    return ended
 
 
 def desired_state(node: str) -> dict:

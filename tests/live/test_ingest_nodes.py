@@ -17,7 +17,7 @@ from live.models import IngestNode
 from live.selectors import IngestNodeState, ingest_nodes
 from live.services.reports import LOST_AFTER
 
-from .support import Ingest, create_stream, go_live, stat
+from .support import Ingest, create_stream, event_types, go_live, stat
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,8 @@ def test_each_later_report_moves_the_last_report_on_in_one_update(owner):
     with CaptureQueriesContext(connection) as queries:
         ingest.report([stat("lvs_not_publishing_here")])
 
-    assert node_queries(queries) == ["UPDATE"]
+    # Its row: one UPDATE. Then one look for other nodes gone silent with sessions open.
+    assert node_queries(queries) == ["UPDATE", "SELECT"]
     node = IngestNode.objects.get()
     assert node.first_seen_at == an_hour_ago
     assert timezone.now() - node.last_report_at < timedelta(seconds=5)
@@ -127,3 +128,42 @@ def test_the_console_lists_the_nodes_read_only_and_filters_them_by_state(admin_c
     node = IngestNode.objects.get(name="edge-1")
     assert admin_client.post(f"{changelist_url(IngestNode)}{node.pk}/change/",
                              {"name": "renamed"}).status_code == 403
+
+
+def test_a_node_that_dies_without_a_final_report_loses_its_streams(owner):
+    from live.models import LiveSession
+    from live.services.reports import LOST_REASON
+    from live.tasks import housekeeping
+
+    stream, elsewhere = create_stream(owner), create_stream(owner)
+    dying, alive = Ingest("edge-dies"), Ingest("edge-lives")
+    go_live(dying, stream)
+    go_live(alive, elsewhere)
+    # edge-dies sends nothing more; its last report is now older than LOST_AFTER.
+    IngestNode.objects.filter(name="edge-dies").update(
+        last_report_at=timezone.now() - LOST_AFTER - timedelta(seconds=1))
+
+    alive.report([stat(elsewhere["id"])])  # another node's report notices it
+
+    lost = LiveSession.objects.get(stream_id=stream["id"])
+    assert lost.ended_at is not None and lost.end_reason == LOST_REASON
+    assert owner.get(f"/api/v1/live-streams/{stream['id']}").json()["health"]["connected"] is False
+    assert "video.live_stream.disconnected" in event_types(owner, stream["id"])
+    assert LiveSession.objects.get(stream_id=elsewhere["id"]).ended_at is None
+    assert housekeeping()["lost"] == []  # nothing left for the schedule to end
+
+
+def test_with_no_node_left_the_schedule_notices_within_a_minute(owner):
+    from live.models import LiveSession
+    from live.tasks import housekeeping
+
+    stream = create_stream(owner)
+    only = Ingest("edge-only")
+    go_live(only, stream)
+    IngestNode.objects.filter(name="edge-only").update(
+        last_report_at=timezone.now() - LOST_AFTER - timedelta(seconds=1))
+
+    result = housekeeping()
+
+    session = LiveSession.objects.get(stream_id=stream["id"])
+    assert result["lost"] == [session.id] and session.ended_at is not None
