@@ -297,8 +297,10 @@ PROCESSING_LEASE_SECONDS = env_int("PROCESSING_LEASE_SECONDS", 60, minimum=2)
 PROCESSING_TMP_DIR = Path(env("PROCESSING_TMP_DIR", str(VAR_DIR / "tmp")))
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 4 * 1024**3, minimum=1)
 UPLOAD_URL_TTL_SECONDS = env_int("UPLOAD_URL_TTL_SECONDS", 3600, minimum=60)
-# Resumable uploads are appended here as they arrive, then moved into media storage.
-# Web servers behind one load balancer must share it (or route an upload to one node).
+# Resumable uploads grow on this machine's disk (`disk`, in UPLOAD_STAGING_DIR: web
+# servers behind one balancer must share it), or as one object per request in media
+# storage (`storage`, the default with S3: any web server takes any request).
+UPLOAD_STAGING = env("UPLOAD_STAGING", "storage" if STORAGE_BACKEND == "s3" else "disk")
 UPLOAD_STAGING_DIR = Path(env("UPLOAD_STAGING_DIR", str(VAR_DIR / "staging")))
 # The admin's upload page sends files in tus PATCH requests of this size: a dropped
 # connection costs at most one chunk, and an ASGI server holds a whole chunk in memory.

@@ -5,7 +5,8 @@ An object is owned when a row points at it:
 - the rendition folder an asset plays from (`media_prefix`: its playlists, segments,
   poster, storyboard, downloads and the images kept for the next request), or the
   folder a running job is writing;
-- an asset's text track files (assets/{asset}/text/{track}.vtt and .m3u8).
+- an asset's text track files (assets/{asset}/text/{track}.vtt and .m3u8);
+- the staged parts of an upload still waiting for its bytes.
 Of a deleted asset nothing is owned. Everything else is an orphan: what a crash left
 between writing an object and recording it, a folder an old attempt wrote, a file of a
 row deleted by hand. Orphans older than a grace period (longer than any write takes to
@@ -26,7 +27,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from foundation.usage import services as usage
-from media_core.models import Asset, ProcessingJob, StaticRendition, TextTrack
+from media_core.models import Asset, ProcessingJob, StaticRendition, TextTrack, Upload
 from media_core.models.tracks import text_files
 from media_core.storage import StoredObject, media_storage, walk
 
@@ -62,6 +63,10 @@ def _owned() -> tuple[set[str], set[str]]:
             "output_prefix", flat=True):
         if prefix:
             folders.add(prefix.rstrip("/") + "/")
+    # An upload still growing owns its staged parts (UPLOAD_STAGING=storage).
+    for upload_id in Upload.objects.filter(status=Upload.Status.WAITING).values_list(
+            "id", flat=True):
+        folders.add(f"uploads/{upload_id}/parts/")
     for asset_id, track_id in TextTrack.objects.filter(asset__deleted_at=None).values_list(
             "asset_id", "id"):
         names.update(text_files(asset_id, track_id))

@@ -101,9 +101,11 @@ def media_root(tmp_path, settings, media_backend, bucket):
         from tests import s3_server
 
         default = s3_server.storage_settings(bucket)
+        settings.UPLOAD_STAGING = "storage"  # as with STORAGE_BACKEND=s3
     else:
         default = {"BACKEND": "django.core.files.storage.FileSystemStorage",
                    "OPTIONS": {"location": str(root)}}
+        settings.UPLOAD_STAGING = "disk"
     settings.STORAGES = {**settings.STORAGES, "default": default}
     settings.PROCESSING_TMP_DIR = tmp_path / "work"
     settings.UPLOAD_STAGING_DIR = tmp_path / "staging"

@@ -48,6 +48,8 @@ class JobLost(Exception):
 
 
 def run_job(job_id: str) -> None:
+    # The attempt's work is counted from its claim, as the job's own started_at is.
+    began = timezone.now()
     job = processing.job_claim(job_id=job_id)
     if job is None:
         log.info("job %s is not queued; nothing to do", job_id)
@@ -59,7 +61,6 @@ def run_job(job_id: str) -> None:
     for stale in settings.PROCESSING_TMP_DIR.glob(f"{job.id}-*"):
         shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=f"{job.id}-", dir=settings.PROCESSING_TMP_DIR))
-    began = timezone.now()
     try:
         _attempt(job, work)
     except MediaError as exc:

@@ -13,7 +13,7 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.test import RequestFactory
 from django.utils import timezone
 
-from media_core import upload_endpoint
+from media_core import staging, upload_endpoint
 from media_core import upload_urls as urls
 from media_core.models import Asset, Upload
 from media_core.services.uploads import upload_claim_writer
@@ -43,6 +43,10 @@ def patch(client, url, body: bytes, offset: int, **headers):
 
 def head(client, url):
     return client.head(url, **TUS)
+
+
+def staged_bytes(settings, upload_id: str) -> int:
+    return staging.staged_bytes(upload_id)
 
 
 def test_options_advertises_the_protocol_and_its_extensions(anonymous, upload_url, settings):
@@ -190,15 +194,14 @@ def test_termination_cancels_the_upload_and_deletes_its_bytes(anonymous, upload_
     monkeypatch.setattr(Conf, "SYNC", True)
     create(anonymous, upload_url, 100)
     patch(anonymous, upload_url, b"x" * 10, 0)
-    staged = settings.UPLOAD_STAGING_DIR / Upload.objects.get().id
-    assert staged.stat().st_size == 10
+    assert staged_bytes(settings, Upload.objects.get().id) == 10
 
     with django_capture_on_commit_callbacks(execute=True):
         response = anonymous.delete(upload_url, **TUS)
 
     assert response.status_code == 204
     assert Upload.objects.get().status == Upload.Status.CANCELLED
-    assert not staged.exists()
+    assert staged_bytes(settings, Upload.objects.get().id) == 0
     assert head(anonymous, upload_url).status_code == 410
 
 

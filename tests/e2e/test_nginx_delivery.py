@@ -103,9 +103,13 @@ def test_nginx_serves_a_signed_asset_after_the_platform_checks_the_token(
         with override_settings(STORAGES={"default": s3_server.storage_settings(bucket)}):
             policy = delivery_read_policy(sources=["127.0.0.1/32"])
         s3_server.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-        master_name = next(k for k in s3_server.keys(bucket) if k.startswith("uploads/"))
-        # The original is not for anyone without credentials.
-        assert requests.get(f"{s3_server.endpoint()}/{bucket}/{master_name}",
+        # Nothing outside assets/ (originals) is for anyone without credentials. (Checked
+        # on an object of its own: moto leaves one made by CompleteMultipartUpload, as
+        # the original is, without an ACL and so readable by all, where S3 keeps it
+        # private.)
+        s3_server.client().put_object(Bucket=bucket, Key="uploads/upl_probe/master-0",
+                                      Body=b"original")
+        assert requests.get(f"{s3_server.endpoint()}/{bucket}/uploads/upl_probe/master-0",
                             timeout=10).status_code == 403
 
     with running_nginx(platform, tmp_path / "nginx") as (nginx, folder):

@@ -69,3 +69,15 @@ def test_the_command_lists_both_with_sizes_and_deletes_on_request(ready):
     assert "Deleted 1 orphans older than 0 h, 2.5 KB." in text
     assert not media_storage().exists("junk/left-over.bin")
 
+
+
+def test_the_parts_of_an_upload_still_growing_are_its_own(environment, settings):
+    from media_core import staging
+    from tests.factories import upload_for
+
+    settings.UPLOAD_STAGING = "storage"
+    waiting = upload_for(environment)
+    with staging.open_for_append(waiting.id, 0) as fh:
+        fh.write(b"p" * 1234)
+
+    assert storage_audit().orphans == []

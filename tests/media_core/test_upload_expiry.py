@@ -31,7 +31,7 @@ def test_an_expired_upload_times_out_and_its_bytes_are_gone(environment, sync_ta
 
     upload.refresh_from_db()
     assert upload.status == Upload.Status.TIMED_OUT
-    assert not staging.staged_path(upload.id).exists()
+    assert staging.staged_bytes(upload.id) == 0
     assert Event.objects.filter(object_id=upload.id, type="video.upload.timed_out").exists()
 
 
@@ -39,7 +39,7 @@ def test_an_upload_still_in_time_is_left_alone(environment, sync_tasks):
     upload = _with_partial_bytes(environment)
 
     assert expire_uploads() == []
-    assert staging.staged_path(upload.id).exists()
+    assert staging.staged_bytes(upload.id) == 7000
 
 
 def test_an_upload_being_written_when_it_expires_is_left_to_finish(environment, sync_tasks):
