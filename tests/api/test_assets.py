@@ -15,7 +15,7 @@ from webhooks.models import Event
 
 from .conftest import assert_problem
 
-pytestmark = [pytest.mark.django_db, pytest.mark.storage]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -111,6 +111,7 @@ def test_a_title_too_long_is_a_400_problem(owner, preparing_asset):
     assert preparing_asset.title == "Draft"
 
 
+@pytest.mark.storage  # on local files and in a bucket
 def test_deleting_an_asset_removes_it_its_media_and_its_playback(owner, anonymous, ready_asset):
     asset_id = ready_asset["id"]
     playback_id = ready_asset["playback_ids"][0]["id"]
