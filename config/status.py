@@ -30,7 +30,9 @@ from django_q.utils import get_func_repr
 from live.models import LiveSession
 from live.selectors import IngestNodeState, ingest_nodes, sessions_lost_filter
 from media_core.models import ProcessingJob
+from media_core.selectors import oldest_queued_job
 from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.selectors import ENDPOINT_STATUS
 
 # Errors are counted over this much of the past.
 RECENT = timedelta(hours=24)
@@ -142,10 +144,7 @@ def processing_jobs(stuck_queued_after: timedelta) -> Jobs:
         # As the job list's "stuck" filter: a lease that ran out, or queued too long.
         stuck=Count("pk", filter=Q(status=Job.RUNNING, lease_expires_at__lt=now)
                     | Q(status=Job.QUEUED, updated_at__lt=now - stuck_queued_after)))
-    # updated_at: a job handed back to the queue waits since then, not since it was made.
-    oldest = (ProcessingJob.objects.filter(status=Job.QUEUED).select_related("asset")
-              .order_by("updated_at", "id").first())
-    return Jobs(oldest_queued=oldest, **counts)
+    return Jobs(oldest_queued=oldest_queued_job(), **counts)
 
 
 @dataclass
@@ -170,10 +169,10 @@ class Endpoints:
 
 
 def failing_endpoints() -> Endpoints:
-    failing = Q(enabled=True, failing_since__isnull=False)
+    failing, disabled = ENDPOINT_STATUS["failing"], ENDPOINT_STATUS["disabled"]
     counts = WebhookEndpoint.objects.aggregate(
-        failing=Count("pk", filter=failing), disabled=Count("pk", filter=Q(enabled=False)))
-    listed = list(WebhookEndpoint.objects.filter(failing | Q(enabled=False))
+        failing=Count("pk", filter=failing), disabled=Count("pk", filter=disabled))
+    listed = list(WebhookEndpoint.objects.filter(failing | disabled)
                   .select_related("environment")
                   .order_by("enabled", "failing_since", "id")[:ENDPOINTS_LISTED])
     return Endpoints(listed=listed, **counts)

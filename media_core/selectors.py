@@ -141,3 +141,10 @@ def source_playback_id_get(*, source_type: str, source_id: str, playback_id: str
     if found is None:
         raise NotFound(f"No playback ID {playback_id!r} on this {source_type.replace('_', ' ')}.")
     return found
+
+
+def oldest_queued_job() -> ProcessingJob | None:
+    """The job that has waited longest for a worker. It waits since updated_at: a job
+    handed back to the queue waits since then, not since it was made."""
+    return (ProcessingJob.objects.filter(status=ProcessingJob.Status.QUEUED)
+            .select_related("asset").order_by("updated_at", "id").first())

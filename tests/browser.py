@@ -29,3 +29,12 @@ def chromium_page():
                 context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def sign_in(page, base_url: str, username: str, password: str, then: str) -> None:
+    """Sign in to the admin as a person does, landing on `then` (a path)."""
+    page.goto(f"{base_url}/admin/login/?next={then}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"**{then}")

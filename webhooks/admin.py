@@ -25,6 +25,7 @@ from foundation.admin import (
 
 from . import services
 from .models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .selectors import ENDPOINT_STATUS
 
 
 @admin.register(Event)
@@ -108,9 +109,8 @@ class EndpointStatusFilter(admin.SimpleListFilter):
         return [("working", "working"), ("failing", "failing"), ("disabled", "disabled")]
 
     def queryset(self, request, queryset):
-        return {"working": queryset.filter(enabled=True, failing_since__isnull=True),
-                "failing": queryset.filter(enabled=True, failing_since__isnull=False),
-                "disabled": queryset.filter(enabled=False)}.get(self.value(), queryset)
+        status = ENDPOINT_STATUS.get(self.value())
+        return queryset if status is None else queryset.filter(status)
 
 
 @admin.register(WebhookEndpoint)

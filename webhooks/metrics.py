@@ -3,12 +3,11 @@ time, the backlog and the endpoints in trouble."""
 
 from __future__ import annotations
 
-from django.db.models import Q
-
 from foundation import metrics
 from foundation.metrics import gauge
 
 from .models import WebhookDelivery, WebhookEndpoint
+from .selectors import ENDPOINT_STATUS
 
 
 def webhook_gauges():
@@ -20,7 +19,7 @@ def webhook_gauges():
     yield gauge("kino_webhook_endpoints_failing",
                 "Endpoints whose last delivery failed, or that were disabled for failing.",
                 WebhookEndpoint.objects.filter(
-                    Q(failing_since__isnull=False) | Q(enabled=False)).count())
+                    ENDPOINT_STATUS["failing"] | ENDPOINT_STATUS["disabled"]).count())
 
 
 def count_attempt_on_commit(*, ok: bool, latency_ms: int | None, dst: str) -> None:

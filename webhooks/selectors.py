@@ -1,4 +1,4 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import Event
 
@@ -15,3 +15,13 @@ def event_list(*, environment_id: str, type: str | None = None, after: str | Non
 def event_get(*, environment_id: str, event_id: str) -> Event | None:
     return (Event.objects.filter(environment_id=environment_id, pk=event_id)
             .select_related("environment").first())
+
+
+# An endpoint's status as the admin shows it: working, failing (enabled, its last
+# deliveries failed) or disabled. The endpoint list's filter, the system status page
+# and GET /metrics all count by these.
+ENDPOINT_STATUS = {
+    "working": Q(enabled=True, failing_since__isnull=True),
+    "failing": Q(enabled=True, failing_since__isnull=False),
+    "disabled": Q(enabled=False),
+}

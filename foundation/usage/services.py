@@ -38,15 +38,22 @@ def counter_add(*, environment_id: str, metric: str, amount: int, dimension: str
         rows.update(value=F("value") + amount)
 
 
+def _first_time(key: str) -> bool:
+    """Claim `key` within the caller's transaction; False if it was counted before."""
+    try:
+        with transaction.atomic():
+            UsageRecord.objects.create(key=key[:128])
+    except IntegrityError:
+        return False
+    return True
+
+
 def record_once(*, key: str, environment_id: str, metric: str, amount: int,
                 dimension: str = "", day: date | None = None) -> bool:
     """Count a piece of work under `key` (e.g. a job and its attempt) unless it was counted
     before; False then. The key and the count commit together."""
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                UsageRecord.objects.create(key=key[:128])
-        except IntegrityError:
+        if not _first_time(key):
             return False
         counter_add(environment_id=environment_id, metric=metric, amount=amount,
                     dimension=dimension, day=day)
@@ -85,10 +92,7 @@ def span_record(*, key: str, environment_id: str, metric: str, start: datetime,
     if end <= start:
         return False
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                UsageRecord.objects.create(key=key[:128])
-        except IntegrityError:
+        if not _first_time(key):
             return False
         at = start
         while at < end:

@@ -32,7 +32,7 @@ from live.services import ingest_report
 from live.services.reports import LOST_REASON
 from media_core.models import ProcessingJob
 from media_core.services import processing
-from tests.browser import chromium_page
+from tests.browser import chromium_page, sign_in
 from tests.clips import make_clip, random_bytes
 from tests.factories import asset_from_file, failed_asset
 from webhooks import services as webhook_services
@@ -357,11 +357,7 @@ def test_the_page_reads_at_1400_px_in_chromium(live_server, environment, tmp_pat
 
     with chromium_page() as page:
         page.set_viewport_size({"width": 1400, "height": 900})
-        page.goto(f"{live_server.url}/admin/login/?next={URL}")
-        page.fill("#id_username", "ops")
-        page.fill("#id_password", "ops-pw-1")
-        page.click("input[type=submit]")
-        page.wait_for_url(f"**{URL}")
+        sign_in(page, live_server.url, "ops", "ops-pw-1", then=URL)
         page.screenshot(path=SCREENSHOT, full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         attention = page.inner_text("#status-attention")

@@ -12,7 +12,7 @@ from foundation import roles
 from foundation.admin import change_url
 from foundation.usage import services
 from foundation.usage.models import Metric
-from tests.browser import chromium_page
+from tests.browser import chromium_page, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -97,11 +97,7 @@ def test_the_page_reads_at_1400_px_in_chromium(live_server, environment, django_
 
     with chromium_page() as page:
         page.set_viewport_size({"width": 1400, "height": 900})
-        page.goto(f"{live_server.url}/admin/login/?next={URL}")
-        page.fill("#id_username", "ops")
-        page.fill("#id_password", "ops-pw-1")
-        page.click("input[type=submit]")
-        page.wait_for_url(f"**{URL}")
+        sign_in(page, live_server.url, "ops", "ops-pw-1", then=URL)
         page.screenshot(path=SCREENSHOT, full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         widths = page.evaluate("""() => [...document.querySelectorAll('.usage-chart svg')]

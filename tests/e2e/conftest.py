@@ -25,6 +25,11 @@ from .live import live_env
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def files_under(folder: Path) -> list[str]:
+    """Every file below `folder`, by its path relative to it: what a process left on disk."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
 def _database_url() -> str:
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):

@@ -16,7 +16,7 @@ import requests
 from tests import s3_server
 from tests.clips import make_clip, probe
 
-from .conftest import ROOT
+from .conftest import ROOT, files_under
 from .live import free_port
 from .test_vod_flow import _create_upload, _wait_for
 
@@ -42,10 +42,6 @@ def second_web_node(platform, home: Path) -> str:
         except requests.ConnectionError:
             assert time.monotonic() < deadline, "the second web server did not start"
             time.sleep(0.1)
-
-
-def files_under(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("media_backend", ["s3"], indirect=True)
@@ -83,6 +79,8 @@ def test_a_tus_upload_alternating_between_two_web_servers_completes_whole(
     masters = [k for k in keys if k.startswith("uploads/") and "/master-" in k]
     assert len(masters) == 1 and keys[masters[0]] == len(clip)
     assert not [k for k in keys if "/parts/" in k]
-    for folder in (Path(platform.env["UPLOAD_STAGING_DIR"]), tmp_path / "web-2"):
-        assert not folder.exists() or [
-            f for f in files_under(folder) if "staging" in f or f.endswith(".mp4")] == []
+    # Nothing staged on either server's disk, and no copy of the file anywhere on them.
+    for staging in (Path(platform.env["UPLOAD_STAGING_DIR"]), tmp_path / "web-2" / "staging"):
+        assert not staging.exists() or files_under(staging) == []
+    for home in (Path(platform.env["VAR_DIR"]), tmp_path / "web-2"):
+        assert [f for f in files_under(home) if f.endswith((".mp4", ".m4s"))] == []

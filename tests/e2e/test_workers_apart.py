@@ -20,7 +20,7 @@ from media_core.services.processing import jobs_recover_stalled
 from tests import s3_server
 from tests.clips import make_clip
 
-from .conftest import ROOT
+from .conftest import ROOT, files_under
 from .live import wait_for
 from .test_vod_flow import _create_upload, _put, _wait_for
 
@@ -37,10 +37,6 @@ def start_worker(platform, home: Path, command: str = "qcluster") -> subprocess.
                             start_new_session=True)
     platform.workers.append(proc)
     return proc
-
-
-def files_under(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("media_backend", ["s3"], indirect=True)

@@ -160,7 +160,7 @@ def test_state_gauges_are_read_from_the_database_at_each_scrape(anonymous, envir
     source.write_bytes(b"not processed in this test")
     asset = asset_from_file(environment, source)  # its job waits: nothing runs on commit
     ProcessingJob.objects.filter(asset=asset).update(
-        created_at=timezone.now() - timedelta(minutes=5))
+        updated_at=timezone.now() - timedelta(minutes=5))  # queued since then
 
     families = scrape(anonymous)
 
