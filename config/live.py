@@ -1,8 +1,9 @@
 """Live ingest settings: the platform's side and the ingest nodes' (manage.py live_ingest).
 
 The ingest side: nginx-rtmp on RTMP_PORT, its local HTTP port (stats, control, live HLS)
-on LIVE_HTTP_PORT, one SRT listener per stream on a port of SRT_PORTS; files (HLS,
-recordings, nginx's own) under LIVE_DIR.
+on LIVE_HTTP_PORT, its viewers' port on LIVE_HLS_PORT (when it serves its own HLS), one
+SRT listener per stream on a port of SRT_PORTS; files (HLS, recordings, nginx's own)
+under LIVE_DIR.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ def live_settings(*, public_base_url: str, secret_key: str, var_dir: Path) -> di
     # Shared by the platform and every ingest node; it authenticates the callbacks.
     LIVE_INGEST_SECRET = env("LIVE_INGEST_SECRET") or derived_secret(secret_key, "live-ingest")
     LIVE_NODE_NAME = env("LIVE_NODE_NAME") or socket.gethostname()[:64]
+    # An ingest node on a machine of its own serves its live HLS itself: segments to
+    # viewers (checked with their path tokens, as the delivery nginx checks them) and its
+    # playlists to the platform, which passes them on with the segments' URLs pointing
+    # here. Off (0) where the platform's machines read LIVE_DIR themselves (one machine).
+    LIVE_HLS_PORT = env_int("LIVE_HLS_PORT", 0, minimum=0)
+    # How viewers (or a CDN) and the platform reach that port.
+    LIVE_HLS_URL = (env("LIVE_HLS_URL") or (f"http://{LIVE_PUBLIC_HOST}:{LIVE_HLS_PORT}"
+                                            if LIVE_HLS_PORT else "")).rstrip("/")
     LIVE_SAMPLE_SECONDS = float(env("LIVE_SAMPLE_SECONDS", "2"))
     # A publisher that sends nothing for this long is flagged as stalled.
     LIVE_STALL_SECONDS = float(env("LIVE_STALL_SECONDS", "4"))

@@ -10,7 +10,7 @@ from .context import current_caller, current_environment, current_request_id
 _UPLOAD_TOKEN = re.compile(r"(/upload/[^/\s]+/)[^/\s?\"']+")
 # An ingest node's callback URL carries the shared ingest secret; a publish URL may
 # carry a stream key as ?key=.
-_INGEST_SECRET = re.compile(r"(/live/ingest/)[^/\s?\"']+")
+_INGEST_SECRET = re.compile(r"(/live/ingest/)[^/\s?\"']+(?=/)")
 _STREAM_KEY = re.compile(r"([?&](?:key|relay|passphrase)=)[^&\s\"']+")
 # A child URL's signature plays its asset until it expires, whoever holds it; the
 # expiry stays readable. Playback JWTs travel as ?token= and ?thumbnail_token=.

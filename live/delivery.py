@@ -4,30 +4,55 @@ playback IDs (playback/sources.py).
 Playback checks the playback ID, its policy and token, and the child URLs' path
 tokens; this module answers what only live knows: whether the stream is on air, its
 master playlist (one variant: the ingest's own media playlist, passed through as the
-encoder sends it), the ingest's playlists and segments under LIVE_DIR/hls, and how the
-embed page plays it.
+encoder sends it), the ingest's playlists and segments, and how the embed page plays it.
+
+Where the segments are: under LIVE_DIR/hls on the platform's machine (one machine), or
+on an ingest node that serves its own HLS (LIVE_HLS_URL, a machine of its own): then the
+platform asks the node for each media playlist and points its segments at the node,
+whose nginx checks their path tokens. Either way the playlists pass through here, so a
+deleted playback ID stops at once and an ended run's playlist is ended.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
+import urllib.error
+import urllib.request
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, HttpResponse
 
 from media_core.models import PlaybackID
 from playback import path_tokens
 from playback.sources import CONTENT_TYPES, NOT_FOUND, Denied, EmbedPage, cache_headers
 
-from .models import LiveSession, LiveStream
+from .models import IngestNode, LiveSession, LiveStream
+
+log = logging.getLogger("kino.live")
 
 SOURCE_TYPE = "live_stream"
 _STREAM_RE = re.compile(r"^lvs_[0-9a-z]{26}$")
 _FILE_RE = re.compile(r"^(index\.m3u8|\d{1,9}\.ts)$")
 
+NODE_UNREACHABLE = Denied(503, "live_ingest_unreachable", "The live stream is unavailable.",
+                          "This live stream cannot be reached; it will be back shortly.",
+                          retry_after=2)
+NODE_TIMEOUT_SECONDS = 2
+MAX_PLAYLIST_BYTES = 1 << 20
 NOT_ON_AIR = Denied(412, "live_stream_not_active", "The live stream is not active.",
                     "This live stream is not on air.")
+
+
+def newest_session(stream: LiveStream) -> LiveSession | None:
+    """The stream's newest session whose first playlist exists, with `hls_url`: where
+    its node serves its HLS itself, or "" when the platform reads it from LIVE_DIR (one
+    machine, or a shared folder). One query."""
+    node_url = IngestNode.objects.filter(name=OuterRef("node")).values("hls_url")[:1]
+    return (stream.sessions.exclude(playable_at=None).annotate(hls_url=Subquery(node_url))
+            .order_by("-started_at").first())
 
 
 def session_playing(stream: LiveStream) -> LiveSession | None:
@@ -35,7 +60,23 @@ def session_playing(stream: LiveStream) -> LiveSession | None:
     while the stream is active (an ended run plays no more)."""
     if stream.status != LiveStream.Status.ACTIVE:
         return None
-    return stream.sessions.exclude(playable_at=None).order_by("-started_at").first()
+    return newest_session(stream)
+
+
+def node_playlist(node_url: str, app: str, stream_id: str, base: str) -> str:
+    """The node's media playlist, its segments pointed at the node, under the path token
+    this playlist was asked with (so a CDN in front of the node caches each segment once)."""
+    url = f"{node_url}/{settings.LIVE_INGEST_SECRET}/hls/{app}/{stream_id}/index.m3u8"
+    try:
+        with urllib.request.urlopen(url, timeout=NODE_TIMEOUT_SECONDS) as answer:
+            body = answer.read(MAX_PLAYLIST_BYTES).decode()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise FileNotFoundError(url) from exc
+        raise
+    return "".join(line if line.startswith("#") or not line.strip()
+                   else f"{node_url}{base}/{line}"
+                   for line in body.splitlines(keepends=True))
 
 
 def master_playlist(stream: LiveStream, child_base: str) -> str:
@@ -81,18 +122,26 @@ class LiveSource:
         return "/".join(parts[:3]), filename
 
     def child(self, playback_id: PlaybackID, stream: LiveStream, prefix: str,
-              filename: str) -> HttpResponse | Denied:
+              filename: str, *, base: str) -> HttpResponse | Denied:
         _, app, stream_id = prefix.split("/")
         if playback_id.source_id != stream_id:
             return NOT_FOUND
         path = settings.LIVE_DIR / "hls" / app / stream_id / filename
         private = playback_id.policy == PlaybackID.Policy.SIGNED
         if filename.endswith(".m3u8"):
+            session = newest_session(stream)
+            node_url = (session.hls_url or "") if session is not None else ""
             try:
-                body = path.read_text()
+                body = (node_playlist(node_url, app, stream_id, base) if node_url
+                        else path.read_text())
             except FileNotFoundError:
                 return NOT_FOUND
-            if session_playing(stream) is None and "#EXT-X-ENDLIST" not in body:
+            except OSError as exc:
+                log.warning("the playlist of %s could not be read from %s: %s", stream_id,
+                            node_url, exc)
+                return NODE_UNREACHABLE
+            on_air = session is not None and stream.status == LiveStream.Status.ACTIVE
+            if not on_air and "#EXT-X-ENDLIST" not in body:
                 # The run is over: tell players so, instead of letting them wait for more.
                 body = body.rstrip("\n") + "\n#EXT-X-ENDLIST\n"
             return cache_headers(HttpResponse(body, content_type=CONTENT_TYPES[".m3u8"]),

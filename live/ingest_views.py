@@ -82,11 +82,13 @@ def report(request, secret: str, node: str):
     try:
         body = json.loads(request.body or b"{}")
         streams, relays = list(body.get("streams", [])), list(body.get("relays", []))
-        final = bool(body.get("final"))
-        if not all(isinstance(item, dict) for item in [*streams, *relays]):
+        recordings = list(body.get("recordings", []))
+        final, hls_url = bool(body.get("final")), str(body.get("hls_url") or "")[:255]
+        if not all(isinstance(item, dict) for item in [*streams, *relays, *recordings]):
             raise TypeError
     except (ValueError, AttributeError, TypeError):
-        return HttpResponse("a report is a JSON object whose streams and relays are lists of "
-                            "objects\n", status=400, content_type="text/plain")
+        return HttpResponse("a report is a JSON object whose streams, relays and recordings "
+                            "are lists of objects\n", status=400, content_type="text/plain")
     return JsonResponse(services.ingest_report(node=node, streams=streams, relays=relays,
-                                                final=final))
+                                                recordings=recordings, final=final,
+                                                hls_url=hls_url))

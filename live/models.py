@@ -90,7 +90,13 @@ class LiveSession(models.Model):
     bytes_in = models.BigIntegerField(default=0)
     drop_requested = models.BooleanField(
         default=False, help_text="The platform asked the ingest to disconnect this encoder.")
-    recording_path = models.CharField(max_length=1024, blank=True)
+    recording_path = models.CharField(
+        max_length=1024, blank=True,
+        help_text="The recording file on the ingest node's disk, until the node stored it "
+                  "or removed it.")
+    recording_name = models.CharField(
+        max_length=255, blank=True,
+        help_text="The recording in media storage, once the ingest node stored it there.")
     asset = models.ForeignKey("media_core.Asset", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
 
@@ -175,6 +181,10 @@ class IngestNode(models.Model):
         null=True, blank=True, help_text="When its final report came: it stopped cleanly.")
     streams = models.PositiveIntegerField(
         default=0, help_text="Streams publishing to it in its last report.")
+    hls_url = models.CharField(
+        max_length=255, blank=True,
+        help_text="Where it serves its live HLS itself (LIVE_HLS_URL), as its last report "
+                  "said; empty when the platform reads its HLS folder.")
 
     class Meta:
         ordering = ["name"]

@@ -46,18 +46,21 @@ def local_copy(name: str, folder: Path | None = None) -> Iterator[Path]:
 def put_tree(local_dir: Path, files: list[Path], prefix: str) -> list[str]:
     """Store `files` (below `local_dir`) under `prefix`. The files are consumed: on local
     storage on the same filesystem they are renamed into place, not copied."""
+    return [store_file(path, f"{prefix}/{path.relative_to(local_dir).as_posix()}")
+            for path in files]
+
+
+def store_file(path: Path, name: str) -> str:
+    """Store a local file under exactly `name`, replacing what is there (S3 uploads big
+    files in parts, several at once). The file is consumed: renamed into place on local
+    storage on the same filesystem, else left for the caller to remove."""
     storage = media_storage()
-    names = []
-    for path in files:
-        name = f"{prefix}/{path.relative_to(local_dir).as_posix()}"
-        if move_into(storage, path, name):
-            names.append(name)
-            continue
-        if storage.exists(name):
-            storage.delete(name)  # local storage would otherwise save a renamed copy
-        with open(path, "rb") as fh:
-            names.append(storage.save(name, File(fh, name=path.name)))
-    return names
+    if move_into(storage, path, name):
+        return name
+    if storage.exists(name):
+        storage.delete(name)  # local storage would otherwise save a renamed copy
+    with open(path, "rb") as fh:
+        return storage.save(name, File(fh, name=path.name))
 
 
 def move_into(storage, path: Path, name: str) -> bool:

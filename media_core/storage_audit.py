@@ -6,7 +6,9 @@ An object is owned when a row points at it:
   poster, storyboard, downloads and the images kept for the next request), or the
   folder a running job is writing;
 - an asset's text track files (assets/{asset}/text/{track}.vtt and .m3u8);
-- the staged parts of an upload still waiting for its bytes.
+- the staged parts of an upload still waiting for its bytes;
+- the recording files of a live run's sessions, stored by its ingest nodes, until they
+  are joined into the asset's original.
 Of a deleted asset nothing is owned. Everything else is an orphan: what a crash left
 between writing an object and recording it, a folder an old attempt wrote, a file of a
 row deleted by hand. Orphans older than a grace period (longer than any write takes to
@@ -63,6 +65,10 @@ def _owned() -> tuple[set[str], set[str]]:
             "output_prefix", flat=True):
         if prefix:
             folders.add(prefix.rstrip("/") + "/")
+    # A live recording still being assembled owns its sessions' files.
+    for asset_id in live.filter(master_name="").exclude(live_stream_id=None).values_list(
+            "id", flat=True):
+        folders.add(f"recordings/{asset_id}/sessions/")
     # An upload still growing owns its staged parts (UPLOAD_STAGING=storage).
     for upload_id in Upload.objects.filter(status=Upload.Status.WAITING).values_list(
             "id", flat=True):

@@ -55,6 +55,9 @@ def delete_asset_media(asset_id: str, request_id: str | None = None) -> int:
         if asset.master_name:
             # The original and the folder it was uploaded into.
             removed += storage.delete_tree(asset.master_name.rsplit("/", 1)[0])
+        elif asset.live_stream_id:
+            # A live recording deleted before its run's files were joined: those stored.
+            removed += storage.delete_tree(f"recordings/{asset.id}")
         log.info("deleted %s files of asset %s", removed, asset.id)
         return removed
 

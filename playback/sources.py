@@ -82,9 +82,10 @@ class Source(Protocol):
     def split_child(self, parts: list[str]) -> tuple[str, str] | None:
         """(the signed prefix, the file) of a child path, or None if it names nothing."""
 
-    def child(self, playback_id: PlaybackID, obj: Any, prefix: str,
-              filename: str) -> HttpResponse | Denied:
-        """A child file whose path token was found valid."""
+    def child(self, playback_id: PlaybackID, obj: Any, prefix: str, filename: str, *,
+              base: str) -> HttpResponse | Denied:
+        """A child file whose path token was found valid; `base` is the folder it was
+        asked in, token included (`/v/{id}/s/{expires}/{signature}/{prefix}`)."""
 
     def embed(self, playback_id: PlaybackID, obj: Any) -> EmbedPage:
         """What the embed page shows."""

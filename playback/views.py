@@ -320,7 +320,8 @@ def _source_child(request, source, playback_id: str, expires: str, signature: st
     obj = source.find(found) if found is not None else None
     if obj is None:
         return NOT_FOUND.response()
-    answer = source.child(found, obj, prefix, filename)
+    answer = source.child(found, obj, prefix, filename,
+                          base=f"/v/{playback_id}/s/{expires}/{signature}/{prefix}")
     return answer.response() if isinstance(answer, Denied) else answer
 
 

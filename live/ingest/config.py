@@ -49,6 +49,16 @@ class IngestLayout:
     def recordings(self) -> Path:
         return self.root / "rec"
 
+    def own_recording(self, path: str) -> Path | None:
+        """The path, if it names a recording file in this node's folder (never anything
+        else: the name comes over the network)."""
+        if not path:
+            return None
+        candidate = Path(path).resolve()
+        if candidate.parent != self.recordings.resolve() or candidate.suffix != ".flv":
+            return None
+        return candidate
+
     def playlist(self, app: str, name: str) -> Path:
         return self.hls / app / name / "index.m3u8"
 
@@ -66,8 +76,46 @@ def callback_base(platform_url: str, node: str) -> str:
     return f"{platform_url.rstrip('/')}/live/ingest/{settings.LIVE_INGEST_SECRET}/{node}"
 
 
+# The node's own viewers' server (LIVE_HLS_PORT): live segments for viewers, with the
+# path tokens the platform's master playlists hand out (the same check as the delivery
+# nginx's), and the media playlists for the platform alone, the ingest secret in their
+# path. Nothing else is reachable there; stats and control stay on loopback.
+_VIEWERS_SERVER = r"""
+    server {
+        listen @PORT@;
+        location ~ "^/v/(?<pbk>pbk_[0-9a-z]{26})/s/(?<exp>[0-9]{1,12})/(?<sig>[A-Za-z0-9_-]{22})/live/(?<app>live|live-low)/(?<lvs>lvs_[0-9a-z]{26})/(?<seg>[0-9]{1,9}\.ts)$" {
+            secure_link $sig,$exp;
+            secure_link_md5 "$exp$pbk/live/$app/$lvs @PATH_SECRET@";
+            add_header Access-Control-Allow-Origin "*" always;
+            if ($secure_link = "") {
+                return 403;
+            }
+            if ($secure_link = "0") {
+                return 403;
+            }
+            alias "@HLS@/$app/$lvs/$seg";
+            add_header Cache-Control "public, max-age=60";
+        }
+        location ~ "^/@INGEST_SECRET@/hls/(?<app>live|live-low)/(?<lvs>lvs_[0-9a-z]{26})/index\.m3u8$" {
+            alias "@HLS@/$app/$lvs/index.m3u8";
+            add_header Cache-Control no-cache;
+        }
+        location / {
+            return 404;
+        }
+    }
+"""
+
+
+def viewers_server(where: IngestLayout, port: int) -> str:
+    return (_VIEWERS_SERVER.replace("@PORT@", str(port)).replace("@HLS@", str(where.hls))
+            .replace("@PATH_SECRET@", settings.PLAYBACK_PATH_SECRET)
+            .replace("@INGEST_SECRET@", settings.LIVE_INGEST_SECRET))
+
+
 def render(*, platform_url: str, node: str, rtmp_port: int, http_port: int,
-           where: IngestLayout | None = None, http_listen: str = "127.0.0.1") -> str:
+           where: IngestLayout | None = None, http_listen: str = "127.0.0.1",
+           hls_port: int = 0) -> str:
     where = where or layout()
     cb = callback_base(platform_url, node)
     temp = where.prefix / "temp"
@@ -152,5 +200,5 @@ http {{
             add_header Cache-Control no-cache;
         }}
     }}
-}}
+{viewers_server(where, hls_port) if hls_port else ""}}}
 """

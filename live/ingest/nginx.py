@@ -12,6 +12,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from django.conf import settings
+
 from foundation.processes import ChildProcess
 
 from . import children, config
@@ -35,8 +37,9 @@ class Nginx:
         self.where.make_dirs()
         self._stop_stale()
         text = config.render(platform_url=self.platform_url, node=self.node,
-                             rtmp_port=self.rtmp_port, http_port=self.http_port, where=self.where)
-        # The callback URLs carry the ingest secret.
+                             rtmp_port=self.rtmp_port, http_port=self.http_port, where=self.where,
+                             hls_port=settings.LIVE_HLS_PORT)
+        # The callback URLs carry the ingest secret, the viewers' server the path secret.
         fd = os.open(self.where.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(text)

@@ -1,5 +1,6 @@
-"""Reporting to the platform: what publishes here and how each relay is doing, answered
-with what this node should run (SRT listeners, simulcast relays, encoders to drop).
+"""Reporting to the platform: what publishes here, how each relay is doing and which
+recordings were stored, answered with what this node should run (SRT listeners,
+simulcast relays, encoders to drop, recordings to store).
 
 Plain HTTP with the ingest secret in the path: an ingest node needs only the platform's
 URL and that secret, never the database.
@@ -11,6 +12,8 @@ import json
 import logging
 import urllib.request
 
+from django.conf import settings
+
 from . import config
 
 log = logging.getLogger("kino.live.ingest")
@@ -18,9 +21,10 @@ TIMEOUT_SECONDS = 5
 
 
 def send(*, platform_url: str, node: str, streams: list[dict], relays: list[dict],
-         final: bool) -> dict | None:
+         recordings: list[dict], final: bool) -> dict | None:
     """The platform's answer, or None when it could not be reached or made no sense."""
-    body = json.dumps({"streams": streams, "relays": relays, "final": final}).encode()
+    body = json.dumps({"streams": streams, "relays": relays, "recordings": recordings,
+                       "final": final, "hls_url": settings.LIVE_HLS_URL}).encode()
     request = urllib.request.Request(
         f"{config.callback_base(platform_url, node)}/report", data=body,
         headers={"Content-Type": "application/json"}, method="POST")

@@ -9,7 +9,9 @@ One loop, in the foreground:
   and gets back what this node should run;
 - it reconciles its child processes with that answer: one FFmpeg SRT listener per
   stream that relays into nginx-rtmp, one FFmpeg relay per (simulcast target, publish
-  session), and disconnects the encoders the platform asks it to drop.
+  session), and disconnects the encoders the platform asks it to drop;
+- it stores the finished recordings the answer names in media storage (recordings.py)
+  and removes them from its disk.
 
 Children die with this process (PR_SET_PDEATHSIG); they are stopped with SIGTERM, then
 SIGKILL; a failed one is restarted with backoff. The loop never talks to the database:
@@ -31,10 +33,14 @@ from django.conf import settings
 
 from . import children, config, relays, report, srt
 from .nginx import Nginx
+from .recordings import Recordings
 from .sampler import Sampler
 
 log = logging.getLogger("kino.live.ingest")
 DROP_AGAIN_SECONDS = 3
+# On stopping, recordings being stored get this long to finish (and be in the final
+# report); what is left is stored at the next start.
+STORE_WAIT_SECONDS = 5
 
 
 class Ingest:
@@ -50,6 +56,7 @@ class Ingest:
                            http_port=http_port, where=self.where,
                            nginx_bin=nginx_bin or settings.NGINX_BIN)
         self.sampler = Sampler(where=self.where, read_stat=self.nginx.read_stat)
+        self.recordings = Recordings(self.where)
         self.srt: dict[int, srt.Listener] = {}
         self.relays: dict[relays.RelayKey, relays.Relay] = {}
         self.dropped: dict[tuple[str, str, str], float] = {}
@@ -77,7 +84,7 @@ class Ingest:
             self.shutdown()
 
     def step(self) -> None:
-        if self.sampler.sample():
+        if self.sampler.sample() or self.recordings.collect():
             self.report_now = True
         due = time.monotonic() - self.last_report >= settings.LIVE_SAMPLE_SECONDS
         if due or self.report_now or relays.changed(self.relays):
@@ -95,13 +102,15 @@ class Ingest:
         self.last_report = time.monotonic()
         self.report_now = False
         return report.send(platform_url=self.platform_url, node=self.node, streams=streams,
-                           relays=relay_reports, final=final)
+                           relays=relay_reports, recordings=self.recordings.reports(),
+                           final=final)
 
     # --- reconciling -------------------------------------------------------------------
     def reconcile(self, wanted: dict) -> None:
         self._reconcile_srt(wanted.get("srt", []))
         self._reconcile_relays(wanted.get("simulcast", []))
         self._drop(wanted.get("drop", []))
+        self.recordings.reconcile(wanted.get("recordings", []))
 
     def _reconcile_srt(self, specs: list[dict]) -> None:
         srt.reconcile(self.srt, specs, bind=self.srt_bind, rtmp_port=self.rtmp_port)
@@ -130,4 +139,5 @@ class Ingest:
         for relay in self.relays.values():
             relay.state = "stopped"
         self.nginx.stop()
+        self.recordings.shutdown(wait_seconds=STORE_WAIT_SECONDS)
         self.report(final=True)

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from foundation import metrics
 from foundation.ids import looks_like
-from foundation.tasks import enqueue_on_commit
 from foundation.usage import services as usage
 from foundation.usage.models import Metric
 
@@ -148,16 +147,9 @@ def ingest_record_done(*, node: str, client_id: str, name: str, path: str) -> No
     if session is None:
         log.warning("a recording for an unknown session of %s on %s", name, node)
         return
+    # The node is asked to store it (or, if the stream does not record, to remove it) in
+    # the answer to its next report; see live/recordings.py.
     LiveSession.objects.filter(pk=session.pk).update(recording_path=path[:1024])
-    if session.asset_id and session.asset_id != LiveStream.objects.filter(
-            pk=session.stream_id).values_list("recording_asset_id", flat=True).first():
-        # The run ended before this file was complete: its recording can be assembled now.
-        enqueue_on_commit("live.tasks.finalise_recording", session.asset_id)
-    if session.asset_id is None:
-        # This stream does not record: nobody needs the file.
-        from ..recordings import discard_file
-
-        discard_file(path)
 
 
 def ingest_update(*, node: str, client_id: str, name: str) -> bool:

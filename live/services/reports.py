@@ -3,6 +3,7 @@ relay; the answer is what the node should run."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from foundation import metrics
 from .. import dashboard
 from ..api.serializers import INGEST_APPS
 from ..models import HealthSample, IngestNode, LiveSession, LiveStream, SimulcastTarget
+from ..recordings import recordings_stored, recordings_to_store
 from .callbacks import open_session, session_end
 from .keys import relay_token
 from .simulcast import simulcast_target_record_relay, simulcast_targets_idle_without_encoder
@@ -26,6 +28,7 @@ TargetStatus = SimulcastTarget.Status
 LOST_AFTER = timedelta(seconds=10)
 # Why such a session ended (its end_reason); the system status page counts them.
 LOST_REASON = "lost: the ingest no longer reports it"
+_HLS_URL_RE = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
 _RELAY_STATES = {"starting": TargetStatus.STARTING, "broadcasting": TargetStatus.BROADCASTING,
                  "errored": TargetStatus.ERRORED, "stopped": TargetStatus.IDLE}
 
@@ -90,11 +93,14 @@ def _record_relay(report: dict) -> None:
         restarts=_int(report.get("restarts")))
 
 
-def _record_node_report(node: str, streams: list[dict], now: datetime, final: bool) -> None:
-    """The node's row says when it last reported, with how many streams, and whether
-    that report was its last: one UPDATE a report, an INSERT on its first."""
+def _record_node_report(node: str, streams: list[dict], now: datetime, final: bool,
+                        hls_url: str) -> None:
+    """The node's row says when it last reported, with how many streams, whether that
+    report was its last, and where it serves its HLS: one UPDATE a report, an INSERT on
+    its first."""
     fields = {"last_report_at": now, "stopped_at": now if final else None,
-              "streams": len({str(stat.get("name", "")) for stat in streams})}
+              "streams": len({str(stat.get("name", "")) for stat in streams}),
+              "hls_url": hls_url if _HLS_URL_RE.match(hls_url) else ""}
     # Only forward in time: a report answered late (the node gave up on it and sent the
     # next, or its final one) must not overwrite what a newer report said.
     newer = IngestNode.objects.filter(name=node, last_report_at__lte=now)
@@ -110,13 +116,13 @@ def _record_node_report(node: str, streams: list[dict], now: datetime, final: bo
 
 
 def ingest_report(*, node: str, streams: list[dict], relays: list[dict],
-                  final: bool = False) -> dict:
-    """An ingest node's periodic report: health per publishing stream and the state of
-    its relays. The answer is what the node should be running: SRT listeners,
-    simulcast relays, and encoders to disconnect. A final report (the node is
-    stopping) ends every session still open on it."""
+                  recordings: list[dict] = (), final: bool = False, hls_url: str = "") -> dict:
+    """An ingest node's periodic report: health per publishing stream, the state of
+    its relays, the recordings it stored. The answer is what the node should be
+    running: SRT listeners, simulcast relays, encoders to disconnect, recordings to
+    store. A final report (the node is stopping) ends every session still open on it."""
     now = timezone.now()
-    _record_node_report(node, streams, now, final)
+    _record_node_report(node, streams, now, final, hls_url)
     lost_before = now if final else now - LOST_AFTER
     seen = set()
     for stat in streams:
@@ -132,6 +138,7 @@ def ingest_report(*, node: str, streams: list[dict], relays: list[dict],
         session_end(session, LOST_REASON, kind="lost")
     for relay in relays:
         _record_relay(relay)
+    recordings_stored(node, recordings)
     silent_nodes_sweep(now, besides=node)  # another node that went silent meanwhile
     live_streams_sweep(now)
     simulcast_targets_idle_without_encoder()
@@ -174,7 +181,8 @@ def desired_state(node: str) -> dict:
             simulcast.append({"target": target.id, "session": session.id, "stream": stream.id,
                               "app": session.app, "server": target.url,
                               "key": target.stream_key})
-    return {"srt": srt, "simulcast": simulcast, "drop": drop}
+    return {"srt": srt, "simulcast": simulcast, "drop": drop,
+            "recordings": recordings_to_store(node)}
 
 
 def health_prune(now: datetime | None = None) -> int:

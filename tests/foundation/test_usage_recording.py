@@ -13,13 +13,15 @@ from django.utils import timezone
 from foundation.usage import selectors
 from foundation.usage.models import UsageRecord
 from live import services as live_services
+from live.ingest.config import layout
+from live.ingest.recordings import Recordings
 from live.models import LiveSession
 from media_core.models import Asset, ProcessingJob
 from media_core.processing.pipeline import run_job
 from media_core.services import processing
 from tests.clips import make_clip, random_bytes
 from tests.factories import asset_from_file
-from tests.live.support import Ingest, create_stream, go_live
+from tests.live.support import Ingest, create_stream, go_live, node_stores
 
 VTT = b"WEBVTT\n\n00:00:00.500 --> 00:00:01.500\nHello\n"
 
@@ -161,6 +163,9 @@ def test_a_recording_counts_its_length_and_its_join(owner, environment, sync_tas
     flv = make_clip(rec_dir / f"{stream['id']}-1.flv", seconds=2)
     ingest.record_done(stream["id"], str(flv))
     ingest.publish_done(stream["id"])
+    node = Recordings(layout())
+    node_stores(ingest, node)  # the node stores its file
+    node.shutdown()
 
     live_services.live_streams_sweep(timezone.now() + timedelta(seconds=31))
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 from django.conf import settings
 from django.test import Client
+
+from live.ingest.recordings import Recordings
 
 NODE = "edge-1"
 ENCODER_ADDRESS = "198.51.100.7"
@@ -61,8 +64,10 @@ class Ingest:
                          path=path, recorder="")
 
     def report(self, streams: list[dict] | None = None, relays: list[dict] | None = None,
-               final: bool = False) -> dict:
-        body = {"streams": streams or [], "relays": relays or [], "final": final}
+               final: bool = False, recordings: list[dict] | None = None,
+               hls_url: str = "") -> dict:
+        body = {"streams": streams or [], "relays": relays or [], "final": final,
+                "recordings": recordings or [], "hls_url": hls_url}
         response = self.http.post(ingest_url("report", node=self.node), json.dumps(body),
                                   content_type="application/json")
         assert response.status_code == 200, response.content
@@ -95,3 +100,23 @@ def events(client, type: str | None = None) -> list[dict]:
 def event_types(client, object_id: str) -> list[str]:
     """The types of an object's events, oldest first."""
     return [e["type"] for e in reversed(events(client)) if e["object"]["id"] == object_id]
+
+
+def settle(node: Recordings) -> None:
+    deadline = time.monotonic() + 30
+    while node.running and time.monotonic() < deadline:
+        node.collect()
+        time.sleep(0.02)
+
+
+def node_stores(ingest: Ingest, node: Recordings) -> list[dict]:
+    """Two exchanges as the runner has them (a report, the answer's recordings stored or
+    removed by the node, the next report saying so), after what an earlier answer
+    started. Returns what the node said."""
+    said = []
+    for _ in range(2):
+        settle(node)
+        told = node.reports()
+        said += [r for r in told if r not in said]
+        node.reconcile(ingest.report(recordings=told)["recordings"])
+    return said

@@ -626,6 +626,9 @@ def test_redact_removes_keys_tokens_and_passphrases_from_urls(settings):
         assert "[secret]" in redacted or "[token]" in redacted
     assert "pbkeylen=16" in redact("srt://h:1?passphrase=x&pbkeylen=16")
     assert redact("nothing to hide here") == "nothing to hide here"
+    # A traceback's file names are no callback URL.
+    where = 'File "/srv/kino/live/ingest/recordings.py", line 75, in _handle'
+    assert redact(where) == where
 
 
 # --- the end of a run as reports and events tell it --------------------------------------------

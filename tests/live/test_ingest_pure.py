@@ -276,3 +276,20 @@ def test_a_relay_error_never_carries_the_targets_key():
     assert "rtmp://a.rtmp.youtube.com/live2/…: Connection refused" in redacted
     assert relays.relay_url(spec) == "rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop"
     assert relays.relay_url({"server": "rtmp://x/app/", "key": ""}) == "rtmp://x/app"
+
+
+def test_a_node_serving_its_own_hls_checks_segment_tokens_and_hides_the_rest(settings):
+    settings.LIVE_INGEST_SECRET = "ingest-secret-0123456789"
+    settings.PLAYBACK_PATH_SECRET = "path-secret-0123456789"
+    viewers = config.render(platform_url="http://platform.internal:8000", node="edge-7",
+                            rtmp_port=19350, http_port=18080, hls_port=18081)
+    alone = config.render(platform_url="http://platform.internal:8000", node="edge-7",
+                          rtmp_port=19350, http_port=18080)
+
+    assert "listen 18081;" in viewers and "18081" not in alone
+    server = viewers[viewers.index("listen 18081;"):]
+    # Segments: the delivery nginx's check of the platform's path tokens.
+    assert 'secure_link_md5 "$exp$pbk/live/$app/$lvs path-secret-0123456789";' in server
+    # Playlists: for the platform alone, which ends them and stops deleted playback IDs.
+    assert "^/ingest-secret-0123456789/hls/(?<app>live|live-low)/" in server
+    assert "rtmp_stat" not in server and "rtmp_control" not in server

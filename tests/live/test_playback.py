@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from live import services
 
-from .support import Ingest, create_stream, go_live
+from .support import Ingest, create_stream, go_live, stat
 
 pytestmark = pytest.mark.django_db
 
@@ -270,3 +270,62 @@ def test_the_embed_page_plays_the_live_master(owner, anonymous):
     assert response.status_code == 200
     assert f"/v/{playback_id}.m3u8" in response.content.decode()
     assert stream["stream_key"].split("?key=")[1] not in response.content.decode()
+
+
+# --- a node serving its own HLS (an ingest machine of its own) ---------------------------
+@pytest.fixture
+def node_server(tmp_path, settings):
+    """The node's viewers' server as the platform meets it: its playlists under the
+    ingest secret's path, over real HTTP."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "node"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.root = root
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_node_serving_its_own_hls_has_its_segments_pointed_at_it(owner, anonymous, ingest,
+                                                                   node_server, settings):
+    stream = create_stream(owner, latency_mode="low")
+    folder = node_server.root / settings.LIVE_INGEST_SECRET / "hls" / "live-low" / stream["id"]
+    folder.mkdir(parents=True)
+    (folder / "index.m3u8").write_text(MEDIA_PLAYLIST)
+    response = ingest.publish(stream["stream_key"], app="live-low")
+    assert response.status_code == 200
+    ingest.report([stat(stream["id"], app="live-low")], hls_url=node_server.url)
+    master = anonymous.get(f"/v/{stream['playback_ids'][0]['id']}.m3u8").content.decode()
+    child = child_url(master)
+    assert child.startswith("/v/")  # the playlist itself still comes from the platform
+
+    body = text_bytes(anonymous.get(child)).decode()
+
+    folder_url = node_server.url + child.rsplit("/", 1)[0]  # the same path token
+    segments = [line for line in body.splitlines() if line and not line.startswith("#")]
+    assert segments == [f"{folder_url}/3.ts", f"{folder_url}/4.ts"]
+    assert "#EXT-X-ENDLIST" not in body
+
+    # The node goes away: viewers are told to try again, not that the stream is gone.
+    node_server.shutdown()
+    node_server.server_close()
+    gone = anonymous.get(child)
+    assert gone.status_code == 503 and gone["Retry-After"] == "2"
+    assert gone.json()["code"] == "live_ingest_unreachable"
+
+
+def test_a_node_address_that_is_no_http_url_is_not_taken(owner, ingest):
+    from live.models import IngestNode
+
+    for said in ("file:///etc/passwd", "http://node/a b", "gopher://node"):
+        ingest.report([], hls_url=said)
+        assert IngestNode.objects.get(name=ingest.node).hls_url == ""
+    ingest.report([], hls_url="http://10.0.0.7:8081")
+    assert IngestNode.objects.get(name=ingest.node).hls_url == "http://10.0.0.7:8081"
