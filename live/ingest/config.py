@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,16 @@ class IngestLayout:
             return None
         return candidate
 
+    def clear_hls(self, app: str, name: str) -> bool:
+        """Remove a stream's live HLS folder (its run is over); whether there was one."""
+        if app not in APPS or not _STREAM_NAME.match(name):
+            return False
+        folder = self.hls / app / name
+        if not folder.is_dir():
+            return False
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+
     def playlist(self, app: str, name: str) -> Path:
         return self.hls / app / name / "index.m3u8"
 
@@ -66,6 +78,9 @@ class IngestLayout:
         for path in (self.prefix / "logs", self.prefix / "temp", self.recordings,
                      *(self.hls / app for app in APPS)):
             path.mkdir(parents=True, exist_ok=True)
+
+
+_STREAM_NAME = re.compile(r"^lvs_[0-9a-z]{26}$")
 
 
 def layout() -> IngestLayout:

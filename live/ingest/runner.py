@@ -11,7 +11,7 @@ One loop, in the foreground:
   stream that relays into nginx-rtmp, one FFmpeg relay per (simulcast target, publish
   session), and disconnects the encoders the platform asks it to drop;
 - it stores the finished recordings the answer names in media storage (recordings.py)
-  and removes them from its disk.
+  and removes them from its disk, and the live HLS of runs that are over.
 
 Children die with this process (PR_SET_PDEATHSIG); they are stopped with SIGTERM, then
 SIGKILL; a failed one is restarted with backoff. The loop never talks to the database:
@@ -26,6 +26,7 @@ started, stopped and restarted); this module is the loop that ties them together
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 
@@ -66,6 +67,8 @@ class Ingest:
 
     # --- the loop --------------------------------------------------------------------
     def run(self, tick: float = 0.25) -> None:
+        # Nothing publishes here yet: what an earlier run of this node left is over.
+        shutil.rmtree(self.where.hls, ignore_errors=True)
         self.nginx.start()
         log.info("ingest %s: RTMP on port %s, HTTP on 127.0.0.1:%s, reporting to %s",
                  self.node, self.rtmp_port, self.http_port, self.platform_url)
@@ -111,12 +114,22 @@ class Ingest:
         self._reconcile_relays(wanted.get("simulcast", []))
         self._drop(wanted.get("drop", []))
         self.recordings.reconcile(wanted.get("recordings", []))
+        self._clear_ended(wanted.get("ended", []))
 
     def _reconcile_srt(self, specs: list[dict]) -> None:
         srt.reconcile(self.srt, specs, bind=self.srt_bind, rtmp_port=self.rtmp_port)
 
     def _reconcile_relays(self, specs: list[dict]) -> None:
         relays.reconcile(self.relays, specs, rtmp_port=self.rtmp_port)
+
+    def _clear_ended(self, ended: list[dict]) -> None:
+        """The live HLS of runs that are over (the reconnect window passed) leaves the
+        disk; a stream publishing here again meanwhile keeps its folder."""
+        publishing = {(stat.app, stat.name) for stat in self.sampler.stats}
+        for run in ended:
+            app, name = str(run.get("app", "")), str(run.get("name", ""))
+            if (app, name) not in publishing and self.where.clear_hls(app, name):
+                log.info("removed the live HLS of %s/%s: its run is over", app, name)
 
     def _drop(self, drops: list[dict]) -> None:
         now = time.monotonic()

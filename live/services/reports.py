@@ -26,6 +26,9 @@ TargetStatus = SimulcastTarget.Status
 # A session older than this that its node's report no longer lists ended without a
 # callback (the node lost it, or restarted).
 LOST_AFTER = timedelta(seconds=10)
+# The answer to a node's report names a run that ended on it for this long, so a node
+# that missed a few answers still removes its live HLS (it clears all at its start too).
+ENDED_RUNS_FOR = timedelta(minutes=10)
 # Why such a session ended (its end_reason); the system status page counts them.
 LOST_REASON = "lost: the ingest no longer reports it"
 _HLS_URL_RE = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")
@@ -182,7 +185,16 @@ def desired_state(node: str) -> dict:
                               "app": session.app, "server": target.url,
                               "key": target.stream_key})
     return {"srt": srt, "simulcast": simulcast, "drop": drop,
-            "recordings": recordings_to_store(node)}
+            "recordings": recordings_to_store(node), "ended": runs_ended(node)}
+
+
+def runs_ended(node: str) -> list[dict]:
+    """The streams whose runs on this node ended lately (they are not active: the
+    reconnect window passed): the node removes their live HLS."""
+    since = timezone.now() - ENDED_RUNS_FOR
+    ended = (LiveSession.objects.filter(node=node, ended_at__gte=since)
+             .exclude(stream__status=Status.ACTIVE).values_list("app", "stream_id").distinct())
+    return [{"app": app, "name": name} for app, name in ended]
 
 
 def health_prune(now: datetime | None = None) -> int:

@@ -125,6 +125,8 @@ def platform(request, transactional_db, media_root, bucket, tmp_path):
         env.update(s3_server.environment(bucket))
     if request.node.get_closest_marker("live"):
         env.update(live_env(tmp_path))
+    if (extra := request.node.get_closest_marker("platform_env")) is not None:
+        env.update(extra.kwargs)
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
     running = Platform(base_url=f"http://127.0.0.1:{port}", env=env, log_dir=log_dir)

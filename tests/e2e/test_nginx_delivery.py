@@ -37,14 +37,16 @@ NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/loca
 
 
 @contextmanager
-def running_nginx(platform, folder: Path):
-    """nginx with the rendered standalone config, proxying to `platform`; stopped after."""
+def running_nginx(platform, folder: Path, upstreams: list[str] | None = None):
+    """nginx with the rendered standalone config, proxying to `platform` (or to each of
+    `upstreams` in turn, base URLs of web servers); stopped after."""
     folder.mkdir()
     port = _free_port()
     conf = folder / "nginx.conf"
+    upstream = ",".join(url.split("//", 1)[1] for url in upstreams or [platform.base_url])
     subprocess.run(
         [sys.executable, "manage.py", "render_nginx_delivery", "--standalone",
-         "--listen", f"127.0.0.1:{port}", "--upstream", platform.base_url.split("//", 1)[1],
+         "--listen", f"127.0.0.1:{port}", "--upstream", upstream,
          "--user", getpass.getuser(), "--output", str(conf)],
         cwd=ROOT, env=platform.env, check=True, capture_output=True, timeout=60)
     proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", f"{folder}/", "-e", "error.log"],
@@ -72,6 +74,19 @@ def running_nginx(platform, folder: Path):
                 proc.wait(timeout=10)
 
 
+def open_to_nginx(bucket: str) -> None:
+    """nginx reads the bucket without credentials: the policy deploy/README.md gives lets
+    this machine read the rendition folders, and nothing else."""
+    from django.test import override_settings
+
+    from playback.nginx_media import delivery_read_policy
+    from tests import s3_server
+
+    with override_settings(STORAGES={"default": s3_server.storage_settings(bucket)}):
+        policy = delivery_read_policy(sources=["127.0.0.1/32"])
+    s3_server.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
 def _lines(path: Path, pattern: str) -> list[str]:
     return [line for line in path.read_text(errors="replace").splitlines() if re.search(pattern, line)]
 
@@ -93,16 +108,9 @@ def test_nginx_serves_a_signed_asset_after_the_platform_checks_the_token(
                        key["private_key"], algorithm="RS256", headers={"kid": key["id"]})
 
     if bucket is not None:
-        # nginx reads the bucket without credentials: the policy deploy/README.md gives
-        # lets this machine read the rendition folders, and nothing else.
-        from django.test import override_settings
-
-        from playback.nginx_media import delivery_read_policy
         from tests import s3_server
 
-        with override_settings(STORAGES={"default": s3_server.storage_settings(bucket)}):
-            policy = delivery_read_policy(sources=["127.0.0.1/32"])
-        s3_server.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        open_to_nginx(bucket)
         # Nothing outside assets/ (originals) is for anyone without credentials. (Checked
         # on an object of its own: moto leaves one made by CompleteMultipartUpload, as
         # the original is, without an ACL and so readable by all, where S3 keeps it

@@ -555,6 +555,19 @@ def test_after_the_window_the_recording_is_completed_and_the_next_run_records_an
     assert shown(owner, created["id"])["recent_asset_ids"] == [second, first]
 
 
+def test_the_node_is_told_to_remove_the_live_hls_of_a_run_only_once_it_is_over(owner, ingest):
+    created = create_stream(owner, reconnect_window=30)
+    go_live(ingest, created)
+    ingest.publish_done(created["id"])
+    # Inside the reconnect window the stream is still on air: its playlist stays.
+    assert ingest.report()["ended"] == []
+
+    services.live_streams_sweep(after_window(created))
+
+    assert ingest.report()["ended"] == [{"app": "live", "name": created["id"]}]
+    assert Ingest(node="edge-2").report()["ended"] == []  # another node never had it
+
+
 def test_disabling_an_active_stream_ends_the_run_at_once(owner, ingest):
     created = create_stream(owner, new_asset_settings=RECORDING)
     go_live(ingest, created)

@@ -293,3 +293,20 @@ def test_a_node_serving_its_own_hls_checks_segment_tokens_and_hides_the_rest(set
     # Playlists: for the platform alone, which ends them and stops deleted playback IDs.
     assert "^/ingest-secret-0123456789/hls/(?<app>live|live-low)/" in server
     assert "rtmp_stat" not in server and "rtmp_control" not in server
+
+
+def test_only_a_stream_folder_of_a_known_application_is_ever_removed(settings, tmp_path):
+    settings.LIVE_DIR = tmp_path / "live"
+    where = config.layout()
+    where.make_dirs()
+    stream = where.hls / "live" / "lvs_0123456789abcdefghjkmnpqrs"
+    stream.mkdir()
+    (stream / "index.m3u8").write_text("#EXTM3U\n")
+
+    for app, name in [("live", ".."), ("live", "../live-low"), ("other", stream.name),
+                      ("live", "")]:
+        assert not where.clear_hls(app, name)
+    assert where.hls.is_dir() and stream.is_dir()
+
+    assert where.clear_hls("live", stream.name)
+    assert not stream.exists() and (where.hls / "live").is_dir()

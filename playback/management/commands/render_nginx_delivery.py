@@ -46,13 +46,17 @@ def delivery_values(*, listen: str, upstream: str, server_name: str, access_log:
         raise CommandError('PLAYBACK_PATH_SECRET must not be empty nor contain " \\ $ or a '
                            "control character: nginx would read it differently.")
     check_address("--listen", listen)
-    check_address("--upstream", upstream)
+    servers = [address.strip() for address in upstream.split(",")]
+    for address in servers:
+        check_address("--upstream", address)
     if not _NAME.match(server_name):
         raise CommandError(f"--server-name {server_name!r} is not a list of host names.")
     if access_log is not None:
         check_file("--access-log", access_log)
     return {**media_values(media_root=media_root, standalone=standalone),
-            "LISTEN": listen, "UPSTREAM": upstream, "SERVER_NAME": server_name,
+            # Several web machines: one `server` line each, taken in turn.
+            "LISTEN": listen, "UPSTREAM": ";\n    server ".join(servers),
+            "SERVER_NAME": server_name,
             "PLAYBACK_PATH_SECRET": secret,
             "LIVE_DIR": str(settings.LIVE_DIR).rstrip("/") or "/",
             # Relative to nginx's prefix when standalone; the system's log folder otherwise.
@@ -116,7 +120,8 @@ class Command(BaseCommand):
         parser.add_argument("--listen", default="127.0.0.1:8080",
                             help="nginx's listen address (default 127.0.0.1:8080).")
         parser.add_argument("--upstream", default="127.0.0.1:8000",
-                            help="the platform's HTTP address (default 127.0.0.1:8000).")
+                            help="the platform's HTTP address (default 127.0.0.1:8000); "
+                                 "several, comma-separated, are taken in turn.")
         parser.add_argument("--server-name", default="_",
                             help="server_name, e.g. video.example.com (default _).")
         parser.add_argument("--output", "-o",

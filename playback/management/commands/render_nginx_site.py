@@ -50,7 +50,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--listen", default="80", help="nginx's listen address (default 80).")
         parser.add_argument("--upstream", default="127.0.0.1:8000",
-                            help="the platform's HTTP server, gunicorn (default 127.0.0.1:8000).")
+                            help="the platform's HTTP server, gunicorn (default 127.0.0.1:8000); "
+                                 "several web machines, comma-separated, are taken in turn.")
         parser.add_argument("--websocket-upstream", default="127.0.0.1:8001",
                             help="the platform's WebSocket server, daphne (default 127.0.0.1:8001).")
         parser.add_argument("--server-name", default="_",
