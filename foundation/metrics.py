@@ -102,6 +102,11 @@ DELIVERY_BYTES = Counter("kino_delivery_bytes_total",
                          "Bytes of media the platform's own processes sent to viewers "
                          "(nginx delivery counts its own).", ["kind"])
 
+# --- storage ---------------------------------------------------------------------------
+STORAGE_ORPHANS_DELETED_BYTES = Counter(
+    "kino_storage_orphans_deleted_bytes_total",
+    "Bytes of objects no row owned, deleted by the orphan sweep (a leak, if it grows).")
+
 # --- HTTP ---------------------------------------------------------------------------
 HTTP_REQUESTS = Counter("kino_http_requests_total", "HTTP requests answered.",
                         ["route", "method", "status"])

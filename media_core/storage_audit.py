@@ -28,7 +28,9 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from foundation import metrics
 from foundation.usage import services as usage
+from foundation.usage.models import Metric
 from media_core.models import Asset, ProcessingJob, StaticRendition, TextTrack, Upload
 from media_core.models.tracks import text_files
 from media_core.storage import StoredObject, media_storage, walk
@@ -148,5 +150,36 @@ def storage_orphans_delete(*, older_than: timedelta = ORPHAN_GRACE,
                  obj.modified.isoformat())
     if gone:
         usage.storage_forget(names=gone)  # what the usage ledger knew of them
+        _count_in_usage([obj for obj in audit.orphans if obj.name in set(gone)])
+        metrics.STORAGE_ORPHANS_DELETED_BYTES.inc(size)
     return deleted, size
+
+
+def _owner_id(name: str) -> str:
+    """The asset or upload a media object's path names (every path the platform writes
+    starts with its folder and that id), or ""."""
+    parts = name.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] in _OWNER_FOLDERS else ""
+
+
+_OWNER_FOLDERS = ("assets", "uploads", "imports", "recordings")
+
+
+def _count_in_usage(deleted: list[StoredObject]) -> None:
+    """The deleted orphans' bytes go into the usage of the environment their path names
+    (an asset or upload of it, deleted or not); the sweep's log names the rest."""
+    ids = {_owner_id(obj.name) for obj in deleted} - {""}
+    environment_of = dict(Asset.objects.filter(pk__in=ids).values_list("id", "environment_id"))
+    environment_of.update(Upload.objects.filter(pk__in=ids).values_list("id", "environment_id"))
+    by_environment: dict[str, int] = {}
+    for obj in deleted:
+        environment_id = environment_of.get(_owner_id(obj.name))
+        if environment_id is None:
+            log.warning("deleted orphan %s names no asset or upload: in no environment's usage",
+                        obj.name)
+            continue
+        by_environment[environment_id] = by_environment.get(environment_id, 0) + obj.size
+    for environment_id, size in by_environment.items():
+        usage.counter_add(environment_id=environment_id, metric=Metric.ORPHANS_DELETED_BYTES,
+                          amount=size)
 

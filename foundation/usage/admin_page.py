@@ -87,12 +87,14 @@ def _figures(rows: list[dict]) -> dict:
             ("Stored now", charts.size_text(rows[-1]["storage_bytes"]["total"] if rows else 0)),
             ("Live", charts.seconds_text(sum(live))),
             ("Recorded", charts.seconds_text(sum(recorded))),
+            ("Orphans deleted", charts.size_text(sum(r["orphaned_bytes_deleted"] for r in rows))),
         ],
         "rows": [{"date": row["date"], "delivered": charts.size_text(row["delivery_bytes"]),
                   "processing": charts.seconds_text(row["processing_seconds"]["total"]),
                   "stored": charts.size_text(row["storage_bytes"]["total"]),
                   "live": charts.seconds_text(row["live_seconds"]),
-                  "recorded": charts.seconds_text(row["recording_seconds"])}
+                  "recorded": charts.seconds_text(row["recording_seconds"]),
+                  "orphans": charts.size_text(row["orphaned_bytes_deleted"])}
                  for row in reversed(rows)],
     }
 

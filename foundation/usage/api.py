@@ -91,6 +91,11 @@ class UsageDaySerializer(serializers.Serializer):
         help_text="Seconds encoders published live streams that day.")
     recording_seconds = serializers.FloatField(
         help_text="Seconds of live recordings that became ready that day.")
+    orphaned_bytes_deleted = serializers.IntegerField(
+        help_text="Bytes in storage that no asset, upload or track owned any more (what a "
+                  "crash left between writing and recording an object), deleted that day "
+                  "by the daily orphan sweep; counted in the environment their path names. "
+                  "Not part of storage_bytes.")
 
 
 class UsageEnvironmentSerializer(serializers.Serializer):

@@ -14,6 +14,9 @@ class Metric(models.TextChoices):
     DELIVERY_BYTES = "delivery_bytes"
     LIVE_MS = "live_ms"
     RECORDING_MS = "recording_ms"
+    # Objects in storage that no row owned, found and deleted by the orphan sweep
+    # (media_core/storage_audit.py), by the environment their path names.
+    ORPHANS_DELETED_BYTES = "orphans_deleted_bytes"
 
 
 class JobType(models.TextChoices):

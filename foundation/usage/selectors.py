@@ -51,6 +51,7 @@ def usage_by_day(*, environment_id: str, start: date, end: date) -> list[dict]:
             "delivery_bytes": other[Metric.DELIVERY_BYTES],
             "live_seconds": _seconds(other[Metric.LIVE_MS]),
             "recording_seconds": _seconds(other[Metric.RECORDING_MS]),
+            "orphaned_bytes_deleted": other[Metric.ORPHANS_DELETED_BYTES],
         })
         day += timedelta(days=1)
     return rows

@@ -43,7 +43,8 @@ def test_by_default_it_covers_the_last_30_days_oldest_first(owner, environment):
                                "live_recording": 0.0},
         "storage_bytes": {"total": 0, "originals": 0, "renditions": 0, "static_renditions": 0,
                           "text_tracks": 0, "recordings": 0, "images": 0},
-        "delivery_bytes": 0, "live_seconds": 0.0, "recording_seconds": 0.0}
+        "delivery_bytes": 0, "live_seconds": 0.0, "recording_seconds": 0.0,
+        "orphaned_bytes_deleted": 0}
 
 
 @pytest.mark.parametrize("query, field", [

@@ -3,13 +3,14 @@ deletion of old orphans; on local files and on an S3 server."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 
+from foundation.usage.selectors import usage_by_day
 from media_core.storage import media_storage
 from media_core.storage_audit import storage_audit, storage_orphans_delete
 from tests.clips import make_clip
@@ -44,6 +45,11 @@ def test_objects_no_row_owns_are_listed_and_deleted_after_the_grace_period(ready
     assert storage_orphans_delete() == (0, 0)  # written just now: within the grace period
     assert storage_orphans_delete(older_than=timedelta(0)) == (3, 1001)
     assert storage_audit().orphans == []
+    # The asset's stray segment goes into its environment's usage; the upload and the
+    # file no row ever named are in none.
+    (today,) = usage_by_day(environment_id=ready.environment_id, start=datetime.now(UTC).date(),
+                            end=datetime.now(UTC).date())
+    assert today["orphaned_bytes_deleted"] == 700
     assert storage.exists(ready.master_name)
     assert storage.exists(f"{ready.media_prefix}/180p/index.m3u8")
 
