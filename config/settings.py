@@ -287,6 +287,9 @@ FFMPEG_BIN = env("FFMPEG_BIN", "ffmpeg")
 FFPROBE_BIN = env("FFPROBE_BIN", "ffprobe")
 X264_PRESET = env("X264_PRESET", "veryfast")
 MAX_RESOLUTION = env_int("MAX_RESOLUTION", 1080, minimum=144)
+# A standard input (H.264 with AAC, media_core/processing/copy.py) plays from a stream
+# copy of itself about a second after it arrives, while its ladder is encoded.
+REMUX_FIRST = env_bool("REMUX_FIRST", True)
 # The longest video unless its environment sets its own limit (a container declares any
 # duration in a few bytes); 12 hours as Mux, a day's conference track or live recording.
 ASSET_MAX_DURATION_SECONDS = env_int("ASSET_MAX_DURATION_SECONDS", 12 * 3600, minimum=1)

@@ -17,6 +17,11 @@ ASSET_CREATED = register_action("asset.created", "An asset was created.")
 ASSET_RECORDING_STORED = register_action("asset.recording_stored",
                                          "A live recording's original was stored.")
 ASSET_READY = register_action("asset.ready", "The asset was processed.")
+ASSET_RENDITIONS_READY = register_action(
+    "asset.renditions_ready", "The asset's encoded ladder joined its stream copy.")
+ASSET_RENDITIONS_ERRORED = register_action(
+    "asset.renditions_errored",
+    "The asset's ladder could not be encoded; it plays from its stream copy.")
 ASSET_ERRORED = register_action("asset.errored", "The asset could not be processed.")
 ASSET_UPDATED = register_action("asset.updated", "The asset's fields changed.")
 ASSET_RETRIED = register_action("asset.retried", "Processing of a failed asset started again.")

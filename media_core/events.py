@@ -24,6 +24,12 @@ ASSET_CREATED = register(
     "video.asset.created", "An asset was created (status preparing).", object_type="asset")
 ASSET_READY = register(
     "video.asset.ready", "The asset was processed and plays.", object_type="asset")
+ASSET_RENDITIONS_READY = register(
+    "video.asset.renditions_ready",
+    "Every rendition of the asset is made. A standard input is ready, and plays from a "
+    "stream copy of itself, before this; its encoded ladder then joins the master playlist. "
+    "Any other input is made in one go: this follows video.asset.ready at once.",
+    object_type="asset")
 ASSET_ERRORED = register(
     "video.asset.errored", "The asset could not be processed; `errors` says why.",
     object_type="asset")

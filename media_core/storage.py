@@ -43,19 +43,21 @@ def local_copy(name: str, folder: Path | None = None) -> Iterator[Path]:
         yield target
 
 
-def put_tree(local_dir: Path, files: list[Path], prefix: str) -> list[str]:
-    """Store `files` (below `local_dir`) under `prefix`. The files are consumed: on local
-    storage on the same filesystem they are renamed into place, not copied."""
-    return [store_file(path, f"{prefix}/{path.relative_to(local_dir).as_posix()}")
+def put_tree(local_dir: Path, files: list[Path], prefix: str, *, keep: bool = False) -> list[str]:
+    """Store `files` (below `local_dir`) under `prefix`. The files are consumed (on local
+    storage on the same filesystem they are renamed into place, not copied), unless
+    `keep`: then they are linked into place there, and stay."""
+    return [store_file(path, f"{prefix}/{path.relative_to(local_dir).as_posix()}", keep=keep)
             for path in files]
 
 
-def store_file(path: Path, name: str) -> str:
+def store_file(path: Path, name: str, *, keep: bool = False) -> str:
     """Store a local file under exactly `name`, replacing what is there (S3 uploads big
     files in parts, several at once). The file is consumed: renamed into place on local
-    storage on the same filesystem, else left for the caller to remove."""
+    storage on the same filesystem, else left for the caller to remove; with `keep`,
+    linked into place there and left."""
     storage = media_storage()
-    if move_into(storage, path, name):
+    if move_into(storage, path, name, link=keep):
         return name
     if storage.exists(name):
         storage.delete(name)  # local storage would otherwise save a renamed copy
@@ -63,16 +65,20 @@ def store_file(path: Path, name: str) -> str:
         return storage.save(name, File(fh, name=path.name))
 
 
-def move_into(storage, path: Path, name: str) -> bool:
-    """Rename a local file to storage name `name` when storage is local on the same
-    filesystem; False when it must be copied instead."""
+def move_into(storage, path: Path, name: str, *, link: bool = False) -> bool:
+    """Rename (or, with `link`, hard-link) a local file to storage name `name` when
+    storage is local on the same filesystem; False when it must be copied instead."""
     try:
         target = Path(storage.path(name))
     except NotImplementedError:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.replace(path, target)
+        if link:
+            target.unlink(missing_ok=True)
+            os.link(path, target)
+        else:
+            os.replace(path, target)
     except OSError:  # another filesystem: copy instead
         return False
     return True

@@ -200,11 +200,12 @@ _ASSET_OF: dict[str, str] = {}
 
 
 class _MasterFacts:
-    __slots__ = ("allowed_origins", "duration", "media_prefix", "publication_status",
-                 "publish_at", "template", "text_prefix", "unpublish_at")
+    __slots__ = ("allowed_origins", "duration", "growing", "media_prefix",
+                 "publication_status", "publish_at", "template", "text_prefix", "unpublish_at")
 
     def __init__(self, asset: Asset, template: str, text_prefix: str):
         self.allowed_origins = asset.allowed_origins
+        self.growing = _growing(asset)
         self.duration = asset.duration
         self.media_prefix = asset.media_prefix
         self.text_prefix = text_prefix
@@ -221,10 +222,15 @@ def _child_expiry(token_expires: int | None, duration: float | None) -> int:
                now + path_tokens.MAX_SECONDS)
 
 
-def _master_response(body: str, *, private: bool) -> HttpResponse:
-    # A signed master is personal: shared caches must not hand it to someone else.
-    return _headers(HttpResponse(body, content_type=_CONTENT_TYPES[".m3u8"]), max_age=30,
-                    private=private)
+def _growing(asset: Asset) -> bool:  # it plays from its stream copy; its ladder will join
+    return asset.renditions_status == Asset.RenditionsStatus.PREPARING
+
+
+def _master_response(body: str, *, private: bool, growing: bool = False) -> HttpResponse:
+    # A signed master is personal: shared caches must not hand it to someone else. One
+    # that will gain the ladder is kept briefly: players reading it again (the embed) see it.
+    return _headers(HttpResponse(body, content_type=_CONTENT_TYPES[".m3u8"]),
+                    max_age=2 if growing else 30, private=private)
 
 
 @require_safe
@@ -241,7 +247,7 @@ def master(request, playback_id: str):
             if facts.text_prefix:
                 body = body.replace(_TEXT_BASE, path_tokens.child_base(
                     playback_id=playback_id, prefix=facts.text_prefix, expires=expires))
-            return _master_response(body, private=False)
+            return _master_response(body, private=False, growing=facts.growing)
     found, renditions, text_tracks = _find_for_master(playback_id)
     sourced, denied = _source_playback_id(request, found)
     if denied:
@@ -270,7 +276,8 @@ def master(request, playback_id: str):
     text_base = (path_tokens.child_base(playback_id=found.id, prefix=text_prefix, expires=expires)
                  if text_prefix else "")
     return _master_response(master_playlist(asset, base, renditions, text_tracks=text_tracks,
-                                            text_base=text_base), private=not public)
+                                            text_base=text_base), private=not public,
+                            growing=_growing(asset))
 
 
 @require_safe
@@ -320,8 +327,7 @@ def _source_child(request, source, playback_id: str, expires: str, signature: st
     obj = source.find(found) if found is not None else None
     if obj is None:
         return NOT_FOUND.response()
-    answer = source.child(found, obj, prefix, filename,
-                          base=f"/v/{playback_id}/s/{expires}/{signature}/{prefix}")
+    answer = source.child(found, obj, prefix, filename, base=f"/v/{playback_id}/s/{expires}/{signature}/{prefix}")
     return answer.response() if isinstance(answer, Denied) else answer
 
 
@@ -356,8 +362,7 @@ def embed(request, playback_id: str):
                                      {"message": denied.viewer_message}, status=denied.status))
     found, asset, _ = authorised
     signed = found.policy == PlaybackID.Policy.SIGNED
-    thumbnail_token = request.GET.get("thumbnail_token")
-    poster = f"/v/{playback_id}/thumbnail.jpg"
+    thumbnail_token, poster = request.GET.get("thumbnail_token"), f"/v/{playback_id}/thumbnail.jpg"
     if signed:
         poster = f"{poster}?token={thumbnail_token}" if thumbnail_token else ""
     return render(request, "playback/embed.html", {
@@ -365,6 +370,7 @@ def embed(request, playback_id: str):
         "manifest_url": f"/v/{playback_id}.m3u8" + (f"?token={token}" if signed else ""),
         "poster_url": poster,
         "audio_only": asset_is_audio_only(asset_id=asset.id),
+        "growing": _growing(asset),  # the embed reads the master again until it has grown
         "autoplay": request.GET.get("autoplay") in ("1", "true"),
         "muted": request.GET.get("muted") in ("1", "true"),
         "chapters": [{**chapter, "clock": _clock(chapter["start"])}

@@ -215,7 +215,8 @@ class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, TextTrackAdminMixin
                                     "poster_time"]}),
         ("Publication", {"fields": ["publication", "published_at", "publish_at",
                                     "unpublish_at"]}),
-        ("Processing", {"fields": ["latest_job", "error_type", "error_list", "duration",
+        ("Processing", {"fields": ["latest_job", "renditions_state", "error_type", "error_list",
+                                   "duration",
                                    "aspect_ratio", "max_resolution", "track_list",
                                    "master_name", "master_size", "media_prefix"]}),
         ("Playback", {"fields": ["playback", "mp4_support", "downloads"]}),
@@ -224,6 +225,7 @@ class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, TextTrackAdminMixin
     ]
     readonly_fields = [
         "id", "environment", "state", "created_at", "ready_at", "deleted_at", "latest_job",
+        "renditions_state",
         "error_type", "error_list", "duration", "aspect_ratio", "max_resolution", "track_list",
         "master_name", "master_size", "media_prefix", "playback", "upload_link", "jobs_link",
         "audit_trail", "events_link", "deliveries_link", "publication", "published_at",
@@ -315,6 +317,13 @@ class AssetAdmin(LibraryColumnsMixin, PublicationAdminMixin, TextTrackAdminMixin
     @admin.display(description="status", ordering="status")
     def state(self, asset: Asset) -> str:
         return state_label(asset.status, "deleted" if asset.deleted_at else "")
+
+    @admin.display(description="renditions")
+    def renditions_state(self, asset: Asset) -> str:
+        """Whether the ladder is made: a standard input plays from its stream copy first."""
+        copy_only = asset.status == Asset.Status.READY and asset.renditions_status != "ready"
+        return state_label(asset.renditions_status, "playing from its stream copy; see the "
+                           "latest job for its ladder" if copy_only else "")
 
     @admin.display(description="upload")
     def upload_link(self, asset: Asset) -> str:

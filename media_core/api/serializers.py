@@ -283,6 +283,13 @@ class AssetSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     aspect_ratio = serializers.SerializerMethodField()
     max_resolution = serializers.SerializerMethodField()
+    renditions_status = serializers.CharField(
+        read_only=True,
+        help_text="`preparing` until every rendition is made, then `ready` (`errored` if "
+                  "they could not be). A standard input (H.264 with AAC) is `ready` to play "
+                  "from a stream copy of itself about a second after it arrives, while its "
+                  "encoded ladder is still `preparing`; `video.asset.renditions_ready` says "
+                  "when the ladder joined it.")
     static_renditions = StaticRenditionSerializer(
         many=True, read_only=True,
         help_text="Downloads (`mp4_support: standard`), at /v/{playback_id}/{name}.")
@@ -292,8 +299,8 @@ class AssetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Asset
         fields = [
-            "id", "status", "title", "passthrough", "duration", "aspect_ratio",
-            "max_resolution", "tracks", "renditions", "playback_ids", "allowed_origins", "errors",
+            "id", "status", "renditions_status", "title", "passthrough", "duration",
+            "aspect_ratio", "max_resolution", "tracks", "renditions", "playback_ids", "allowed_origins", "errors",
             "upload_id",
             "live_stream_id", "progress", "description", "tags", "metadata", "chapters",
             "poster_time", "publication_status", "publish_at", "unpublish_at",

@@ -28,6 +28,16 @@ class Asset(models.Model):
     duration = models.FloatField(null=True, blank=True)
     aspect_ratio = models.CharField(max_length=16, blank=True)
     max_resolution = models.CharField(max_length=16, blank=True)
+
+    class RenditionsStatus(models.TextChoices):
+        PREPARING = "preparing"
+        READY = "ready"
+        ERRORED = "errored"
+
+    renditions_status = models.CharField(
+        max_length=16, choices=RenditionsStatus.choices, default=RenditionsStatus.PREPARING,
+        help_text="Whether every rendition is made: a standard input plays (status ready) "
+                  "from its stream copy while its encoded ladder is still preparing.")
     tracks = models.JSONField(default=list, blank=True)
     error_type = models.CharField(max_length=64, blank=True)
     error_messages = models.JSONField(default=list, blank=True)

@@ -13,8 +13,9 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from django.conf import settings
@@ -31,7 +32,7 @@ from media_core.services.assets import (
     asset_set_master,
 )
 
-from . import encode, fetch, ladder, outputs, probe
+from . import copy, encode, fetch, ladder, outputs, probe
 from .clip_source import Trim, clip_source
 from .errors import MediaError
 
@@ -67,17 +68,18 @@ def run_job(job_id: str) -> None:
         log.info("job %s: %s (%s)", job.id, exc.message, exc.code)
         processing.job_fail(job=job, code=exc.code, message=exc.message,
                             stderr_tail=exc.stderr_tail, permanent=True)
-        # A refused file is not kept: nothing of it stays in storage.
-        refused = asset_discard_master(asset=job.asset)
-        if refused:
-            storage.delete_tree(refused.rsplit("/", 1)[0])
-        storage.delete_tree(job.output_prefix)
+        if not _plays_from(job):
+            # A refused file is not kept: nothing of it stays in storage.
+            refused = asset_discard_master(asset=job.asset)
+            if refused:
+                storage.delete_tree(refused.rsplit("/", 1)[0])
+        _drop_output(job)
     except fetch.InputUnavailable as exc:
         log.info("job %s: %s", job.id, exc.message)
         processing.job_fail(job=job, code=exc.code, message=exc.message, permanent=False)
     except JobLost:
         log.warning("job %s attempt %s lost its lease; stopping", job.id, job.attempts)
-        storage.delete_tree(job.output_prefix)
+        _drop_output(job)
     except ffmpeg.FFmpegError as exc:
         if exc.timed_out:
             processing.job_fail(job=job, code="processing_timeout",
@@ -86,19 +88,32 @@ def run_job(job_id: str) -> None:
         else:
             processing.job_fail(job=job, code="encoder_failed", message=str(exc),
                                 stderr_tail=exc.stderr_tail, permanent=False)
-        storage.delete_tree(job.output_prefix)
+        _drop_output(job)
     except Exception as exc:
         # Storage or database trouble: record it on the job and let a later attempt try.
         log.exception("job %s attempt %s failed", job.id, job.attempts)
         processing.job_fail(job=job, code="internal_error", message=f"{type(exc).__name__}: {exc}",
                             permanent=False)
-        storage.delete_tree(job.output_prefix)
+        _drop_output(job)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         # Whatever the outcome, the attempt's work was done (once per attempt): until the
         # job finished, or was handed on, not counting what its commit set off.
         ended = job.finished_at or timezone.now()
         processing.job_record_usage(job=job, seconds=(ended - began).total_seconds())
+
+
+def _plays_from(job: ProcessingJob) -> bool:
+    """Whether the asset plays from this attempt's folder (its stream copy was published)."""
+    return Asset.objects.filter(pk=job.asset_id, media_prefix=job.output_prefix,
+                                deleted_at=None).exists()
+
+
+def _drop_output(job: ProcessingJob) -> None:
+    """A failed attempt's files go, unless viewers play its stream copy from them: then
+    they stay until a later attempt's folder takes over (and the sweep removes these)."""
+    if not _plays_from(job):
+        storage.delete_tree(job.output_prefix)
 
 
 def _attempt(job: ProcessingJob, work: Path) -> None:
@@ -125,24 +140,24 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
         plan = encode.make_plan(inspection, rungs)
         if not processing.job_heartbeat(job=job, progress=0.0, stage="encoding"):
             raise JobLost()
-        encoded = _encode(job, plan, source, out_dir, inspection.duration, trim)
+        first = _copy_first(job, inspection, source, out_dir, limit, whose) if trim is None else None
+        # The stream copy's sound is the asset's: the ladder encodes pictures alone then.
+        encode_plan = replace(plan, has_audio=False) if first and plan.has_audio else plan
+        encoded = _encode(job, encode_plan, source, out_dir, inspection.duration, trim)
     # Headers can lie or describe more than the file still holds: the asset's duration
     # is what was decoded, and a file that falls short of its headers is refused.
     decoded = outputs.check_decoded(inspection, plan, out_dir, encoded.stderr_tail)
-    if decoded.duration > limit:  # the header understated it
-        raise MediaError("duration_too_long",
-                         f"The {inspection.kind} lasts {decoded.duration:.1f} s; {whose} accepts "
-                         f"at most {limit:g} s.")
-    asset_record_inspection(asset=asset, duration=round(decoded.duration, 3),
-                            tracks=inspection.tracks(video_seconds=decoded.video,
-                                                     audio_seconds=decoded.audio),
-                            aspect_ratio=inspection.aspect_ratio or "")
+    _check_limit(inspection, decoded, limit, whose)
+    _record_inspection(asset, inspection, decoded)
     renditions = outputs.rendition_rows(plan, out_dir)
+    if first is not None:  # the stream copy stays the top variant
+        renditions = [row for row in first.rows if row["kind"] == "video"] + renditions
     if not processing.job_heartbeat(job=job, progress=1.0, stage="publishing"):
         raise JobLost()
     published = outputs.published_files(out_dir)
     size = sum(path.stat().st_size for path in published)
-    storage.put_tree(out_dir, published, job.output_prefix)
+    storage.put_tree(out_dir, [p for p in published if p not in (first.files if first else ())],
+                     job.output_prefix)
     # Recorded as stored at once: a lost attempt's folder is deleted (and let go) like any.
     usage.storage_stored(environment_id=asset.environment_id, kind=StorageKind.RENDITIONS,
                          name=job.output_prefix, size=size)
@@ -150,6 +165,78 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
                                   max_resolution=ladder.resolution_label(rungs)):
         raise JobLost()
     log.info("job %s attempt %s: asset %s is ready", job.id, job.attempts, asset.id)
+
+
+@dataclass
+class FirstRendition:
+    """What the stream copy made: its rendition rows, and the files already in storage
+    (empty when an earlier attempt had made the asset playable: all go at the end)."""
+
+    rows: list[dict]
+    files: frozenset[Path]
+
+
+def _copy_first(job: ProcessingJob, inspection: probe.Inspection, source: Path, out_dir: Path,
+                limit: float, whose: str) -> FirstRendition | None:
+    """A standard input (copy.py) is cut into HLS as it is and published: the asset plays
+    while its ladder is encoded into the same folder. None when it is not standard, or
+    the copy fails (the ladder alone then makes it playable, as for any other input)."""
+    if not settings.REMUX_FIRST or inspection.video is None:
+        return None
+    verdict = copy.judge(inspection, source)
+    if not verdict.copy:
+        log.info("job %s: no stream copy (%s); encoding", job.id, verdict.reason)
+        return None
+    began = time.monotonic()
+    copy_plan = copy.plan(inspection)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            poster = pool.submit(ffmpeg.run, copy.poster_args(copy_plan, source, out_dir),
+                                 timeout=settings.PROCESSING_TIMEOUT_SECONDS)
+            ffmpeg.run(copy.remux_args(copy_plan, source, out_dir),
+                       timeout=settings.PROCESSING_TIMEOUT_SECONDS)
+            poster.result()
+        decoded = outputs.check_decoded(inspection, copy_plan, out_dir)
+    except (ffmpeg.FFmpegError, MediaError) as exc:
+        log.warning("job %s: the stream copy failed (%s); encoding", job.id, exc)
+        for name in (copy.COPY_NAME, encode.AUDIO_NAME):
+            shutil.rmtree(out_dir / name, ignore_errors=True)
+        for name in (encode.POSTER_NAME, encode.MASTER_NAME):
+            (out_dir / name).unlink(missing_ok=True)
+        return None
+    _check_limit(inspection, decoded, limit, whose)
+    rows = outputs.rendition_rows(copy_plan, out_dir)
+    files = outputs.published_files(out_dir)
+    asset = job.asset
+    if asset.status != Asset.Status.PREPARING:  # made playable by an earlier attempt
+        return FirstRendition(rows=rows, files=frozenset())
+    # Linked (or uploaded), not moved: the ladder's check reads the sound again.
+    storage.put_tree(out_dir, files, job.output_prefix, keep=True)
+    usage.storage_stored(environment_id=asset.environment_id, kind=StorageKind.RENDITIONS,
+                         name=job.output_prefix, size=sum(p.stat().st_size for p in files))
+    _record_inspection(asset, inspection, decoded)
+    if not processing.job_publish_first(job=job, renditions=rows,
+                                        max_resolution=ladder.resolution_label(copy_plan.rungs)):
+        return FirstRendition(rows=rows, files=frozenset())
+    log.info("job %s: asset %s plays from its stream copy after %.2f s; encoding its ladder",
+             job.id, asset.id, time.monotonic() - began)
+    return FirstRendition(rows=rows, files=frozenset(files))
+
+
+def _check_limit(inspection: probe.Inspection, decoded: outputs.Decoded, limit: float,
+                 whose: str) -> None:
+    if decoded.duration > limit:  # the header understated it
+        raise MediaError("duration_too_long",
+                         f"The {inspection.kind} lasts {decoded.duration:.1f} s; {whose} accepts "
+                         f"at most {limit:g} s.")
+
+
+def _record_inspection(asset: Asset, inspection: probe.Inspection,
+                       decoded: outputs.Decoded) -> None:
+    asset_record_inspection(asset=asset, duration=round(decoded.duration, 3),
+                            tracks=inspection.tracks(video_seconds=decoded.video,
+                                                     audio_seconds=decoded.audio),
+                            aspect_ratio=inspection.aspect_ratio or "")
 
 
 def _duration_limit(asset: Asset) -> tuple[float, str]:

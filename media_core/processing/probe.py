@@ -70,6 +70,10 @@ class Inspection:
     video: VideoTrack | None
     audio: AudioTrack | None
     extra_tracks: list[dict] = field(default_factory=list)
+    # ffprobe's own words on the tracks above (codec profile, pixel format, side data):
+    # what deciding on a stream copy needs (copy.py).
+    video_stream: dict = field(default_factory=dict, repr=False, compare=False)
+    audio_stream: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def kind(self) -> str:
@@ -109,7 +113,7 @@ def _rate(value: str | None) -> float:
     return float(rate)
 
 
-def _rotation(stream: dict) -> int:
+def rotation(stream: dict) -> int:
     for side in stream.get("side_data_list") or []:
         if "rotation" in side:
             return int(side["rotation"]) % 360
@@ -200,7 +204,8 @@ def inspect(path: Path) -> Inspection:
         raise MediaError("duration_too_short",
                          f"The {kind} lasts {duration:.2f} s; the shortest accepted is {MIN_DURATION} s.")
     return Inspection(duration=duration, format_name=fmt.get("format_name", ""),
-                      video=video, audio=audio)
+                      video=video, audio=audio, video_stream=videos[0] if videos else {},
+                      audio_stream=audios[0] if audios else {})
 
 
 def _video_track(v: dict, stderr_tail: str) -> VideoTrack:
@@ -214,7 +219,7 @@ def _video_track(v: dict, stderr_tail: str) -> VideoTrack:
         raise MediaError("malformed", "The video track has no picture size.")
     sar = _rate(v.get("sample_aspect_ratio", "1:1").replace(":", "/")) or 1.0
     width = int(round(width * sar))
-    if _rotation(v) in (90, 270):
+    if rotation(v) in (90, 270):
         width, height = height, width
     if max(width, height) > MAX_DIMENSION:
         raise MediaError("resolution_too_large",

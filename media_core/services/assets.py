@@ -183,7 +183,8 @@ def asset_retry(*, asset: Asset, actor: Actor) -> Asset:
         if refusal is not None:
             raise refusal
         before = transition(asset, Asset.TRANSITIONS, Asset.Status.PREPARING,
-                            extra={"error_type": "", "error_messages": []})
+                            extra={"error_type": "", "error_messages": [],
+                                   "renditions_status": Asset.RenditionsStatus.PREPARING})
         asset_audit(asset, actor, audit_actions.ASSET_RETRIED, {"status": [before, asset.status]})
         processing.job_create(asset=asset, actor=actor)
         asset_event(asset, events.ASSET_UPDATED)

@@ -99,6 +99,33 @@ def job_heartbeat(*, job: ProcessingJob, progress: float | None = None, stage: s
     return _fenced(job).update(**updates) == 1
 
 
+def job_publish_first(*, job: ProcessingJob, renditions: list[dict], max_resolution: str) -> bool:
+    """The asset plays from its stream copy (processing/copy.py) while the job goes on to
+    encode its ladder: `ready`, with renditions still `preparing`. False if the job was
+    lost, or the asset is not waiting to become playable (a later attempt of a job whose
+    copy was published before: it publishes everything at its end)."""
+    with transaction.atomic():
+        asset = Asset.objects.select_for_update().get(pk=job.asset_id)
+        if asset.status != Asset.Status.PREPARING or asset.deleted_at:
+            return False
+        if not _fenced(job).update(stage="encoding", lease_expires_at=_lease()):
+            return False
+        asset.renditions.all().delete()
+        Rendition.objects.bulk_create(Rendition(asset=asset, **r) for r in renditions)
+        before = transition(asset, Asset.TRANSITIONS, Asset.Status.READY, extra={
+            "media_prefix": job.output_prefix, "max_resolution": max_resolution,
+            "ready_at": timezone.now(), "error_type": "", "error_messages": [],
+            "renditions_status": Asset.RenditionsStatus.PREPARING,
+        })
+        asset_audit(asset, PROCESSING, audit_actions.ASSET_READY,
+                    {"status": [before, asset.status]},
+                    message=f"Plays from its stream copy ({job.id}, attempt {job.attempts}); "
+                            "its ladder is being encoded.")
+        asset_event(asset, events.ASSET_READY)
+        publication_on_ready(asset)
+    return True
+
+
 def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: str) -> bool:
     """Switch the asset to the new renditions in one transaction. False if the job was lost."""
     with transaction.atomic():
@@ -110,24 +137,40 @@ def job_succeed(*, job: ProcessingJob, renditions: list[dict], max_resolution: s
             return False
         asset.renditions.all().delete()
         Rendition.objects.bulk_create(Rendition(asset=asset, **r) for r in renditions)
-        before = transition(asset, Asset.TRANSITIONS, Asset.Status.READY, extra={
-            "media_prefix": job.output_prefix,
-            "max_resolution": max_resolution,
-            "ready_at": timezone.now(),
-            "error_type": "",
-            "error_messages": [],
-        })
+        updates = {"media_prefix": job.output_prefix, "max_resolution": max_resolution,
+                   "error_type": "", "error_messages": [],
+                   "renditions_status": Asset.RenditionsStatus.READY}
+        if asset.status == Asset.Status.READY:  # it played from its stream copy already
+            Asset.objects.filter(pk=asset.pk).update(**updates, updated_at=timezone.now())
+            asset_audit(asset, PROCESSING, audit_actions.ASSET_RENDITIONS_READY,
+                        {"renditions_status": [asset.renditions_status, updates[
+                            "renditions_status"]]},
+                        message=f"Encoded by {job.id}, attempt {job.attempts}.")
+            for field, value in updates.items():
+                setattr(asset, field, value)
+            asset_event(asset, events.ASSET_RENDITIONS_READY)
+            _after_ready(asset)
+            return True
+        before = transition(asset, Asset.TRANSITIONS, Asset.Status.READY,
+                            extra={**updates, "ready_at": timezone.now()})
         asset_audit(asset, PROCESSING, audit_actions.ASSET_READY,
                     {"status": [before, asset.status]},
                     message=f"Processed by {job.id}, attempt {job.attempts}.")
         asset_event(asset, events.ASSET_READY)
         publication_on_ready(asset)
-        downloads_request(asset)
-        enqueue_on_commit("media_core.tasks.sweep_asset_media", asset.id)
-        if asset.live_stream_id:  # a live run's recording: its length, once
-            usage.recording_record(asset_id=asset.id, environment_id=asset.environment_id,
-                                   seconds=asset.duration or 0.0)
+        asset_event(asset, events.ASSET_RENDITIONS_READY)  # at once: encoded in one go
+        _after_ready(asset)
     return True
+
+
+def _after_ready(asset: Asset) -> None:
+    """Within the transaction that made every rendition of the asset: its downloads, the
+    sweep of older rendition folders, a recording's length."""
+    downloads_request(asset)
+    enqueue_on_commit("media_core.tasks.sweep_asset_media", asset.id)
+    if asset.live_stream_id:  # a live run's recording: its length, once
+        usage.recording_record(asset_id=asset.id, environment_id=asset.environment_id,
+                               seconds=asset.duration or 0.0)
 
 
 def job_record_usage(*, job: ProcessingJob, seconds: float) -> None:
@@ -165,12 +208,23 @@ def job_fail(*, job: ProcessingJob, code: str, message: str, stderr_tail: str = 
         if retry:
             enqueue_on_commit("media_core.tasks.process_asset", job.id)
             return
+        if asset.status == Asset.Status.READY and not asset.deleted_at:
+            # It plays from its stream copy: the ladder's failure is shown, not its playback
+            # taken away (a retry of the asset is refused while it is ready).
+            Asset.objects.filter(pk=asset.pk).update(
+                renditions_status=Asset.RenditionsStatus.ERRORED, updated_at=timezone.now())
+            asset_audit(asset, PROCESSING, audit_actions.ASSET_RENDITIONS_ERRORED,
+                        {"renditions_status": [asset.renditions_status, "errored"]},
+                        message=message)
+            asset.renditions_status = Asset.RenditionsStatus.ERRORED
+            asset_event(asset, events.ASSET_UPDATED)
         if asset.status == Asset.Status.PREPARING and not asset.deleted_at:
             error_type = code if permanent else "processing_failed"
             messages = [message] if permanent else [
                 f"Processing failed {job.attempts} times; the last error was: {message}"]
             before = transition(asset, Asset.TRANSITIONS, Asset.Status.ERRORED,
-                                extra={"error_type": error_type, "error_messages": messages})
+                                extra={"error_type": error_type, "error_messages": messages,
+                                       "renditions_status": Asset.RenditionsStatus.ERRORED})
             asset_audit(asset, PROCESSING, audit_actions.ASSET_ERRORED,
                         {"status": [before, asset.status], "error_type": [None, error_type]},
                         message=messages[0])

@@ -39,9 +39,12 @@ def test_a_ready_asset_shows_the_documented_fields(ready_asset):
     assert (video["width"], video["height"], video["codec"]) == (160, 90, "h264")
     assert video["frame_rate"] == pytest.approx(30)
     assert (audio["channels"], audio["codec"]) == (1, "aac")
-    [rendition] = asset["renditions"]
-    assert (rendition["name"], rendition["width"], rendition["height"]) == ("90p", 160, 90)
-    assert rendition["bitrate"] > 0
+    assert asset["renditions_status"] == "ready"
+    # Its stream copy (it is H.264 with AAC) on top of the encoded ladder.
+    copied, encoded = asset["renditions"]
+    assert (copied["name"], copied["width"], copied["height"]) == ("source", 160, 90)
+    assert (encoded["name"], encoded["width"], encoded["height"]) == ("90p", 160, 90)
+    assert copied["bitrate"] > 0 and encoded["bitrate"] > 0
     [playback] = asset["playback_ids"]
     assert re.match(r"^pbk_[0-9a-z]{26}$", playback["id"]) and playback["policy"] == "public"
     assert asset["errors"] is None
@@ -203,6 +206,6 @@ def test_deleting_a_playback_id_answers_204_and_stops_playback_at_once(owner, an
 
 
 def test_the_asset_events_show_the_asset_as_the_api_does(owner, ready_asset):
-    published = Event.objects.get(object_id=ready_asset["id"], type="video.asset.published")
+    done = Event.objects.get(object_id=ready_asset["id"], type="video.asset.renditions_ready")
 
-    assert published.data == ready_asset
+    assert done.data == ready_asset

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 # Published as soon as it is ready: the environment's publishing is auto.
 LIFECYCLE = ["video.upload.created", "video.asset.created", "video.upload.asset_created",
-             "video.asset.ready", "video.asset.published"]
+             "video.asset.ready", "video.asset.published", "video.asset.renditions_ready"]
+# What the encoded ladder adds to the asset after it plays from its stream copy.
+LADDER_FIELDS = {"renditions", "renditions_status", "duration", "tracks"}
 
 
 @pytest.fixture
@@ -63,10 +65,16 @@ def test_event_data_is_the_object_as_the_api_showed_it_then(owner, processed):
 
     assert by_type["video.upload.created"]["data"] == processed["created"]
     assert by_type["video.upload.asset_created"]["data"] == processed["upload"]
-    # Ready, then published at once (publishing: auto): the last event shows it as now.
-    assert by_type["video.asset.published"]["data"] == processed["asset"]
+    # Ready from its stream copy, then published at once (publishing: auto), then its
+    # ladder joined: the last event shows it as now.
+    assert by_type["video.asset.renditions_ready"]["data"] == processed["asset"]
+    published = by_type["video.asset.published"]["data"]
+    assert published["renditions_status"] == "preparing"
+    assert [r["name"] for r in published["renditions"]] == ["source"]
+    assert ({k: v for k, v in published.items() if k not in LADDER_FIELDS}
+            == {k: v for k, v in processed["asset"].items() if k not in LADDER_FIELDS})
     assert by_type["video.asset.ready"]["data"] == {
-        **processed["asset"], "publication_status": "scheduled",
+        **published, "publication_status": "scheduled",
         "publish_at": by_type["video.asset.ready"]["data"]["publish_at"], "published_at": None}
     assert by_type["video.asset.ready"]["object"] == {"type": "asset",
                                                       "id": processed["asset"]["id"]}
@@ -77,8 +85,9 @@ def test_the_events_list_newest_first(owner, processed):
     ids = [e["id"] for e in events(owner)]
 
     assert ids == sorted(ids, reverse=True)
-    assert events(owner)[0]["type"] == "video.asset.published"
-    assert events(owner)[1]["type"] == "video.asset.ready"
+    assert events(owner)[0]["type"] == "video.asset.renditions_ready"
+    assert events(owner)[1]["type"] == "video.asset.published"
+    assert events(owner)[2]["type"] == "video.asset.ready"
     assert events(owner)[-1]["type"] == "video.upload.created"
 
 

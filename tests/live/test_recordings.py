@@ -90,8 +90,9 @@ def test_a_run_with_a_reconnect_becomes_one_ready_asset(owner, ingest, node, rec
     assert stored.jobs.count() == 1
     assert list_tree(f"recordings/{asset_id}/sessions") == []  # joined, then let go
     assert node.reports() == []  # the platform heard: nothing more to say
-    assert event_types(owner, asset_id)[-3:] == ["video.asset.live_stream_completed",
-                                                 "video.asset.ready", "video.asset.published"]
+    assert event_types(owner, asset_id)[-4:] == ["video.asset.live_stream_completed",
+                                                 "video.asset.ready", "video.asset.published",
+                                                 "video.asset.renditions_ready"]
     playback_id = asset["playback_ids"][0]["id"]
     assert owner.get(f"/v/{playback_id}.m3u8").status_code == 200
 
