@@ -59,7 +59,7 @@ def store_file(path: Path, name: str, *, keep: bool = False) -> str:
     storage = media_storage()
     if move_into(storage, path, name, link=keep):
         return name
-    if storage.exists(name):
+    if storage.exists(name) and not getattr(storage, "file_overwrite", False):
         storage.delete(name)  # local storage would otherwise save a renamed copy
     with open(path, "rb") as fh:
         return storage.save(name, File(fh, name=path.name))
@@ -74,9 +74,11 @@ def move_into(storage, path: Path, name: str, *, link: bool = False) -> bool:
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if link:
-            target.unlink(missing_ok=True)
-            os.link(path, target)
+        if link:  # under another name first: a reader never finds the name missing
+            linked = target.with_name(f".{target.name}.{os.getpid()}.link")
+            linked.unlink(missing_ok=True)
+            os.link(path, linked)
+            os.replace(linked, target)
         else:
             os.replace(path, target)
     except OSError:  # another filesystem: copy instead

@@ -24,6 +24,12 @@ _TYPES = """map $uri $kino_media_type {
     ~\\.vtt$  "text/vtt; charset=utf-8";
     default  application/octet-stream;
 }
+# Media playlists are read from the bucket each time, never from the cache: one still
+# being encoded grows segment by segment (they are a few hundred bytes).
+map $uri $kino_playlist {
+    ~\\.m3u8$ 1;
+    default  "";
+}
 """
 
 
@@ -62,6 +68,8 @@ def media_values(*, media_root: str, standalone: bool) -> dict[str, str]:
               f"        {tls}proxy_cache kino_media;\n"
               f"        proxy_cache_key $prefix/$rest;\n"
               f"        proxy_cache_valid 200 1h;\n"
+              f"        proxy_no_cache $kino_playlist;\n"
+              f"        proxy_cache_bypass $kino_playlist;\n"
               f"        proxy_cache_lock on;\n"
               f"        proxy_intercept_errors on;\n"
               f"        error_page 403 404 = @kino_missing;\n"

@@ -310,7 +310,7 @@ def child_file(request, playback_id: str, expires: str, signature: str, path: st
     if not origin_allowed(request, found.asset.allowed_origins):
         count_refusal("origin")
         return ORIGIN_DENIED.response()
-    return _serve(f"{prefix}/{name}", max_age=60 if name.endswith(".m3u8") else 86400)
+    return _serve(f"{prefix}/{name}", max_age=2 if name.endswith(".m3u8") else 86400)
 
 
 def _source_child(request, source, playback_id: str, expires: str, signature: str,

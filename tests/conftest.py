@@ -54,6 +54,17 @@ def _no_request_budgets_carried_over():
 
 
 @pytest.fixture(autouse=True)
+def _no_log_context_carried_over():
+    """Each test starts with no request id, environment or caller in its log context and
+    leaves none behind: a view called directly, outside the middleware's scope, names its
+    caller for that test only."""
+    from foundation.context import log_scope
+
+    with log_scope(request_id=None):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _no_documents_carried_over():
     """Each test builds its own documents (foundation/documents.py) in this process."""
     documents.forget_all()

@@ -95,9 +95,11 @@ def build_args(plan: EncodePlan, source: Path, out_dir: Path, trim=None) -> list
     options.update({
         "f": "hls",
         "hls_time": SEGMENT_SECONDS,
-        "hls_playlist_type": "vod",
+        # Written after every segment, through a temporary file: it can play while it
+        # grows (processing/early.py); made a VOD playlist when it is done.
+        "hls_playlist_type": "event",
         "hls_segment_type": "fmp4",
-        "hls_flags": "independent_segments",
+        "hls_flags": "independent_segments+temp_file",
         "hls_fmp4_init_filename": "init.mp4",
         "hls_segment_filename": str(out_dir / "%v" / "seg_%05d.m4s"),
         "master_pl_name": MASTER_NAME,

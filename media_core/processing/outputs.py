@@ -22,6 +22,12 @@ class MediaPlaylistStats:
     peak_bitrate: int
 
 
+def listed_seconds(text: str) -> float:
+    """The seconds of media a media playlist lists."""
+    return sum(float(line[len("#EXTINF:"):].split(",")[0]) for line in text.splitlines()
+               if line.startswith("#EXTINF:"))
+
+
 def playlist_stats(playlist: Path) -> MediaPlaylistStats:
     folder = playlist.parent
     total_bits = 0
@@ -119,8 +125,12 @@ def _rounded_to(decoded: float, declared: float | None) -> float:
 
 
 def codecs_by_name(out_dir: Path) -> dict[str, str]:
-    """The CODECS FFmpeg computed per video rendition, from the master it wrote."""
-    text = (out_dir / MASTER_NAME).read_text()
+    """The CODECS FFmpeg computed per video rendition, from the master it wrote (none
+    while it has not written it yet)."""
+    try:
+        text = (out_dir / MASTER_NAME).read_text()
+    except FileNotFoundError:
+        return {}
     found = {}
     for match in _STREAM_INF.finditer(text):
         name = match.group("uri").strip().split("/")[0]
@@ -147,5 +157,17 @@ def rendition_rows(plan: EncodePlan, out_dir: Path) -> list[dict]:
 
 
 def published_files(out_dir: Path) -> list[Path]:
-    """Everything a viewer may fetch; FFmpeg's own master is replaced by ours."""
-    return sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != MASTER_NAME)
+    """Everything a viewer may fetch; FFmpeg's own master is replaced by ours, and the
+    files it is still writing (.tmp) are not yet anything."""
+    return sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != MASTER_NAME
+                  and not p.name.endswith(".tmp"))
+
+
+def finish_playlists(out_dir: Path) -> None:
+    """The ladder's media playlists grew as EVENT playlists while it was encoded (so that
+    it could play early); done, they are VOD playlists."""
+    for playlist in out_dir.glob("*/index.m3u8"):
+        text = playlist.read_text()
+        if "#EXT-X-PLAYLIST-TYPE:EVENT" in text:
+            playlist.write_text(text.replace("#EXT-X-PLAYLIST-TYPE:EVENT",
+                                             "#EXT-X-PLAYLIST-TYPE:VOD"))

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -28,11 +27,10 @@ from media_core.models import Asset, ProcessingJob
 from media_core.services import processing
 from media_core.services.assets import (
     asset_discard_master,
-    asset_record_inspection,
     asset_set_master,
 )
 
-from . import copy, encode, fetch, ladder, outputs, probe
+from . import copy, early, encode, fetch, ladder, outputs, probe
 from .clip_source import Trim, clip_source
 from .errors import MediaError
 
@@ -140,24 +138,46 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
         plan = encode.make_plan(inspection, rungs)
         if not processing.job_heartbeat(job=job, progress=0.0, stage="encoding"):
             raise JobLost()
-        first = _copy_first(job, inspection, source, out_dir, limit, whose) if trim is None else None
+        copying = trim is None and _standard(job, inspection, source)
         # The stream copy's sound is the asset's: the ladder encodes pictures alone then.
-        encode_plan = replace(plan, has_audio=False) if first and plan.has_audio else plan
-        encoded = _encode(job, encode_plan, source, out_dir, inspection.duration, trim)
+        encode_plan = replace(plan, has_audio=False) if copying and plan.has_audio else plan
+        growing = early.Growing(job=job, plan=encode_plan, inspection=inspection,
+                                out_dir=out_dir, snapshots=work / "growing",
+                                enabled=trim is None and not copying)
+        first: list[early.FirstRendition | None] = [None]
+
+        def copy_beside_the_ladder() -> None:
+            first[0] = early.copy_first(job, inspection, source, out_dir, limit, whose)
+            if first[0] is None and encode_plan.has_audio != plan.has_audio:
+                raise _EncodeAgain()  # no copied sound after all: the ladder encodes it
+
+        try:
+            encoded = _encode(job, encode_plan, source, out_dir, inspection.duration, trim,
+                              during=copy_beside_the_ladder if copying else None,
+                              each_beat=growing.step)
+        except _EncodeAgain:
+            for rung in plan.rungs:  # what the stopped encode had written
+                shutil.rmtree(out_dir / rung.name, ignore_errors=True)
+            encode_plan = plan
+            growing = replace(growing, plan=plan, enabled=True)
+            encoded = _encode(job, plan, source, out_dir, inspection.duration, trim,
+                              each_beat=growing.step)
+    first_rendition = first[0]
+    outputs.finish_playlists(out_dir)
     # Headers can lie or describe more than the file still holds: the asset's duration
     # is what was decoded, and a file that falls short of its headers is refused.
     decoded = outputs.check_decoded(inspection, plan, out_dir, encoded.stderr_tail)
-    _check_limit(inspection, decoded, limit, whose)
-    _record_inspection(asset, inspection, decoded)
+    early.check_limit(inspection, decoded, limit, whose)
+    early.record_inspection(asset, inspection, decoded)
     renditions = outputs.rendition_rows(plan, out_dir)
-    if first is not None:  # the stream copy stays the top variant
-        renditions = [row for row in first.rows if row["kind"] == "video"] + renditions
+    if first_rendition is not None:  # the stream copy stays the top variant
+        renditions = [row for row in first_rendition.rows if row["kind"] == "video"] + renditions
     if not processing.job_heartbeat(job=job, progress=1.0, stage="publishing"):
         raise JobLost()
     published = outputs.published_files(out_dir)
     size = sum(path.stat().st_size for path in published)
-    storage.put_tree(out_dir, [p for p in published if p not in (first.files if first else ())],
-                     job.output_prefix)
+    stored = (first_rendition.files if first_rendition else frozenset()) | growing.stored
+    storage.put_tree(out_dir, [p for p in published if p not in stored], job.output_prefix)
     # Recorded as stored at once: a lost attempt's folder is deleted (and let go) like any.
     usage.storage_stored(environment_id=asset.environment_id, kind=StorageKind.RENDITIONS,
                          name=job.output_prefix, size=size)
@@ -165,78 +185,6 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
                                   max_resolution=ladder.resolution_label(rungs)):
         raise JobLost()
     log.info("job %s attempt %s: asset %s is ready", job.id, job.attempts, asset.id)
-
-
-@dataclass
-class FirstRendition:
-    """What the stream copy made: its rendition rows, and the files already in storage
-    (empty when an earlier attempt had made the asset playable: all go at the end)."""
-
-    rows: list[dict]
-    files: frozenset[Path]
-
-
-def _copy_first(job: ProcessingJob, inspection: probe.Inspection, source: Path, out_dir: Path,
-                limit: float, whose: str) -> FirstRendition | None:
-    """A standard input (copy.py) is cut into HLS as it is and published: the asset plays
-    while its ladder is encoded into the same folder. None when it is not standard, or
-    the copy fails (the ladder alone then makes it playable, as for any other input)."""
-    if not settings.REMUX_FIRST or inspection.video is None:
-        return None
-    verdict = copy.judge(inspection, source)
-    if not verdict.copy:
-        log.info("job %s: no stream copy (%s); encoding", job.id, verdict.reason)
-        return None
-    began = time.monotonic()
-    copy_plan = copy.plan(inspection)
-    try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            poster = pool.submit(ffmpeg.run, copy.poster_args(copy_plan, source, out_dir),
-                                 timeout=settings.PROCESSING_TIMEOUT_SECONDS)
-            ffmpeg.run(copy.remux_args(copy_plan, source, out_dir),
-                       timeout=settings.PROCESSING_TIMEOUT_SECONDS)
-            poster.result()
-        decoded = outputs.check_decoded(inspection, copy_plan, out_dir)
-    except (ffmpeg.FFmpegError, MediaError) as exc:
-        log.warning("job %s: the stream copy failed (%s); encoding", job.id, exc)
-        for name in (copy.COPY_NAME, encode.AUDIO_NAME):
-            shutil.rmtree(out_dir / name, ignore_errors=True)
-        for name in (encode.POSTER_NAME, encode.MASTER_NAME):
-            (out_dir / name).unlink(missing_ok=True)
-        return None
-    _check_limit(inspection, decoded, limit, whose)
-    rows = outputs.rendition_rows(copy_plan, out_dir)
-    files = outputs.published_files(out_dir)
-    asset = job.asset
-    if asset.status != Asset.Status.PREPARING:  # made playable by an earlier attempt
-        return FirstRendition(rows=rows, files=frozenset())
-    # Linked (or uploaded), not moved: the ladder's check reads the sound again.
-    storage.put_tree(out_dir, files, job.output_prefix, keep=True)
-    usage.storage_stored(environment_id=asset.environment_id, kind=StorageKind.RENDITIONS,
-                         name=job.output_prefix, size=sum(p.stat().st_size for p in files))
-    _record_inspection(asset, inspection, decoded)
-    if not processing.job_publish_first(job=job, renditions=rows,
-                                        max_resolution=ladder.resolution_label(copy_plan.rungs)):
-        return FirstRendition(rows=rows, files=frozenset())
-    log.info("job %s: asset %s plays from its stream copy after %.2f s; encoding its ladder",
-             job.id, asset.id, time.monotonic() - began)
-    return FirstRendition(rows=rows, files=frozenset(files))
-
-
-def _check_limit(inspection: probe.Inspection, decoded: outputs.Decoded, limit: float,
-                 whose: str) -> None:
-    if decoded.duration > limit:  # the header understated it
-        raise MediaError("duration_too_long",
-                         f"The {inspection.kind} lasts {decoded.duration:.1f} s; {whose} accepts "
-                         f"at most {limit:g} s.")
-
-
-def _record_inspection(asset: Asset, inspection: probe.Inspection,
-                       decoded: outputs.Decoded) -> None:
-    asset_record_inspection(asset=asset, duration=round(decoded.duration, 3),
-                            tracks=inspection.tracks(video_seconds=decoded.video,
-                                                     audio_seconds=decoded.audio),
-                            aspect_ratio=inspection.aspect_ratio or "")
 
 
 def _duration_limit(asset: Asset) -> tuple[float, str]:
@@ -286,28 +234,61 @@ def _source(asset: Asset, work: Path) -> Iterator[tuple[Path, Trim | None]]:
         yield path, None
 
 
+class _EncodeAgain(Exception):
+    """The encode running beside the stream copy left the sound out, and the copy failed."""
+
+
+def _standard(job: ProcessingJob, inspection: probe.Inspection, source: Path) -> bool:
+    """Whether the input plays from a stream copy of itself first (copy.py)."""
+    if not settings.REMUX_FIRST or inspection.video is None:
+        return False
+    verdict = copy.judge(inspection, source)
+    if not verdict.copy:
+        log.info("job %s: no stream copy (%s); encoding", job.id, verdict.reason)
+    return verdict.copy
+
+
 def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: Path,
-            duration: float, trim: Trim | None = None) -> ffmpeg.RunResult:
+            duration: float, trim: Trim | None = None, *,
+            during: Callable[[], None] | None = None,
+            each_beat: Callable[[], None] | None = None) -> ffmpeg.RunResult:
+    """The ladder's FFmpeg, in a thread of its own; meanwhile this thread runs `during`
+    (the stream copy) once, then renews the job's lease and runs `each_beat` (storing
+    what is new of a growing ladder) every HEARTBEAT_SECONDS until FFmpeg is done."""
     for rung in plan.rungs:
-        (out_dir / rung.name).mkdir()
+        (out_dir / rung.name).mkdir(exist_ok=True)
     if plan.has_audio:
-        (out_dir / encode.AUDIO_NAME).mkdir()
-    last_beat = [0.0]
+        (out_dir / encode.AUDIO_NAME).mkdir(exist_ok=True)
+    state = {"done": 0.0, "stop": False}
 
     def on_progress(block: dict[str, str]) -> bool:
-        now = time.monotonic()
-        if now - last_beat[0] < HEARTBEAT_SECONDS and block.get("progress") != "end":
-            return True
-        last_beat[0] = now
         try:
-            done = int(block.get("out_time_us", "0")) / 1_000_000
+            state["done"] = int(block.get("out_time_us", "0")) / 1_000_000
         except ValueError:
-            done = 0.0
-        return processing.job_heartbeat(job=job, progress=min(done / duration, 0.99))
+            pass
+        return not state["stop"]
 
     args = encode.build_args(plan, source, out_dir, trim=trim)
     try:
-        return ffmpeg.run(args, timeout=settings.PROCESSING_TIMEOUT_SECONDS, on_progress=on_progress)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = pool.submit(ffmpeg.run, args, timeout=settings.PROCESSING_TIMEOUT_SECONDS,
+                                  on_progress=on_progress)
+            try:
+                if during is not None:
+                    during()
+                while True:
+                    try:
+                        return running.result(timeout=HEARTBEAT_SECONDS)
+                    except TimeoutError:
+                        pass
+                    progress = min(state["done"] / duration, 0.99)
+                    if not processing.job_heartbeat(job=job, progress=progress):
+                        state["stop"] = True  # FFmpeg stops at its next progress report
+                    elif each_beat is not None:
+                        each_beat()
+            except BaseException:
+                state["stop"] = True  # and the pool waits for it to have stopped
+                raise
     except ffmpeg.FFmpegError as exc:
         if exc.aborted:
             raise JobLost() from exc

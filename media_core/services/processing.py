@@ -99,11 +99,13 @@ def job_heartbeat(*, job: ProcessingJob, progress: float | None = None, stage: s
     return _fenced(job).update(**updates) == 1
 
 
-def job_publish_first(*, job: ProcessingJob, renditions: list[dict], max_resolution: str) -> bool:
-    """The asset plays from its stream copy (processing/copy.py) while the job goes on to
-    encode its ladder: `ready`, with renditions still `preparing`. False if the job was
-    lost, or the asset is not waiting to become playable (a later attempt of a job whose
-    copy was published before: it publishes everything at its end)."""
+def job_publish_first(*, job: ProcessingJob, renditions: list[dict], max_resolution: str,
+                      how: str) -> bool:
+    """The asset plays (from `how`: its stream copy, or its first encoded segments,
+    processing/early.py) while the job goes on to encode its ladder: `ready`, with
+    renditions still `preparing`. False if the job was lost, or the asset is not waiting
+    to become playable (a later attempt of a job whose copy was published before: it
+    publishes everything at its end)."""
     with transaction.atomic():
         asset = Asset.objects.select_for_update().get(pk=job.asset_id)
         if asset.status != Asset.Status.PREPARING or asset.deleted_at:
@@ -119,7 +121,7 @@ def job_publish_first(*, job: ProcessingJob, renditions: list[dict], max_resolut
         })
         asset_audit(asset, PROCESSING, audit_actions.ASSET_READY,
                     {"status": [before, asset.status]},
-                    message=f"Plays from its stream copy ({job.id}, attempt {job.attempts}); "
+                    message=f"Plays from {how} ({job.id}, attempt {job.attempts}); "
                             "its ladder is being encoded.")
         asset_event(asset, events.ASSET_READY)
         publication_on_ready(asset)

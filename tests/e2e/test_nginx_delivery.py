@@ -166,7 +166,7 @@ def test_nginx_serves_a_signed_asset_after_the_platform_checks_the_token(
         playlist = requests.get(media_playlist, timeout=10)
         assert playlist.status_code == 200
         assert playlist.headers["Content-Type"] == "application/vnd.apple.mpegurl"
-        assert playlist.headers["Cache-Control"] == "public, max-age=60"
+        assert playlist.headers["Cache-Control"] == "public, max-age=2"
         assert playlist.headers["Access-Control-Allow-Origin"] == "*"
         segment_name = next(line for line in playlist.text.splitlines() if line.endswith(".m4s"))
         segment_url = f"{base}/{rendition}/{segment_name}"

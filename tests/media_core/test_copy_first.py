@@ -112,8 +112,8 @@ def test_a_standard_upload_plays_from_its_copy_then_from_its_ladder(environment,
 
     publish_first = processing.job_publish_first
 
-    def spy(*, job, renditions, max_resolution):
-        published = publish_first(job=job, renditions=renditions, max_resolution=max_resolution)
+    def spy(*, job, renditions, **kwargs):
+        published = publish_first(job=job, renditions=renditions, **kwargs)
         asset = Asset.objects.get(pk=job.asset_id)
         seen.update(status=asset.status, renditions_status=asset.renditions_status,
                     names=sorted(r["name"] for r in renditions), published=published,
@@ -141,14 +141,15 @@ def test_a_standard_upload_plays_from_its_copy_then_from_its_ladder(environment,
 def test_a_ladder_that_fails_after_the_copy_leaves_the_asset_playing(environment, sync_tasks,
                                                                      tmp_path, monkeypatch,
                                                                      settings):
-    from media_core.processing import pipeline
+    from media_core.processing import encode
 
     settings.PROCESSING_MAX_ATTEMPTS = 1
 
-    def broken(*args, **kwargs):
-        raise ffmpeg.FFmpegError("x264 crashed", returncode=-11, stderr_tail="Segmentation fault")
+    def broken(plan, source, out_dir, trim=None):  # an encoder this FFmpeg does not have
+        return [settings.FFMPEG_BIN, "-v", "error", "-f", "lavfi", "-i", "testsrc2=d=1",
+                "-c:v", "no_such_encoder", "-f", "null", "-"]
 
-    monkeypatch.setattr(pipeline, "_encode", broken)
+    monkeypatch.setattr(encode, "build_args", broken)
     asset = asset_from_file(environment, make_clip(tmp_path / "in.mp4", seconds=3, size=SIZE))
 
     asset.refresh_from_db()
@@ -157,3 +158,46 @@ def test_a_ladder_that_fails_after_the_copy_leaves_the_asset_playing(environment
     assert media_storage().exists(f"{asset.media_prefix}/source/index.m3u8")
     job = asset.jobs.get()
     assert (job.status, job.error_code) == ("failed", "encoder_failed")
+
+
+def test_any_other_upload_plays_from_its_first_encoded_segments(environment, sync_tasks,
+                                                               tmp_path, monkeypatch):
+    """Not standard (10-bit): no copy, but its ladder plays while it is encoded, its media
+    playlists growing EVENT playlists until they are done."""
+    from media_core.processing import pipeline
+    from media_core.services import processing
+
+    monkeypatch.setattr(pipeline, "HEARTBEAT_SECONDS", 0.05)
+    seen = {}
+    publish_first = processing.job_publish_first
+
+    def spy(*, job, renditions, **kwargs):
+        published = publish_first(job=job, renditions=renditions, **kwargs)
+        asset = Asset.objects.get(pk=job.asset_id)
+        with media_storage().open(f"{asset.media_prefix}/360p/index.m3u8") as fh:
+            playlist = fh.read().decode()
+        seen.update(status=asset.status, names=sorted(r["name"] for r in renditions),
+                    how=kwargs["how"], playlist=playlist, published=published)
+        return published
+
+    monkeypatch.setattr(processing, "job_publish_first", spy)
+    clip = encoded(tmp_path / "ten_bit.mp4", "-c:v", "libx264", "-preset", "ultrafast",
+                   "-pix_fmt", "yuv420p10le", seconds=30,
+                   source="testsrc2=size=640x360:rate=30:duration=30")
+
+    asset = asset_from_file(environment, clip)
+
+    assert seen["published"] and seen["status"] == "ready"
+    assert (seen["how"], seen["names"]) == ("its first encoded segments", ["240p", "360p", "audio"])
+    # Growing: an EVENT playlist, not yet ended, naming only stored segments.
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in seen["playlist"]
+    assert "#EXT-X-ENDLIST" not in seen["playlist"]
+    stored = [line for line in seen["playlist"].splitlines() if line.startswith("seg_")]
+    assert stored and all(media_storage().exists(f"{asset.media_prefix}/360p/{name}")
+                          for name in stored)
+    asset.refresh_from_db()
+    assert (asset.status, asset.renditions_status) == ("ready", "ready")
+    with media_storage().open(f"{asset.media_prefix}/360p/index.m3u8") as fh:
+        final = fh.read().decode()
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in final and final.rstrip().endswith("#EXT-X-ENDLIST")
+    assert len([line for line in final.splitlines() if line.startswith("seg_")]) > len(stored)
