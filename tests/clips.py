@@ -49,6 +49,7 @@ def probe(target: str) -> dict:
 
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", target],
-        check=True, capture_output=True, timeout=60, text=True,
+        capture_output=True, timeout=60, text=True,
     )
+    assert out.returncode == 0, f"ffprobe could not read {target}:\n{out.stderr[-3000:]}"
     return json.loads(out.stdout)

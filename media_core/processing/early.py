@@ -94,7 +94,10 @@ def copy_first(job: ProcessingJob, inspection: probe.Inspection, source: Path, o
         return None
     check_limit(inspection, decoded, limit, whose)
     rows = outputs.rendition_rows(copy_plan, out_dir)
-    files = outputs.published_files(out_dir)
+    # Only the copy's: the ladder is being written beside it, into the same folder.
+    files = [path for path in outputs.published_files(out_dir)
+             if path.name == encode.POSTER_NAME
+             or path.relative_to(out_dir).parts[0] in (copy.COPY_NAME, encode.AUDIO_NAME)]
     asset = job.asset
     if asset.status != Asset.Status.PREPARING:  # made playable by an earlier attempt
         return FirstRendition(rows=rows, files=frozenset())

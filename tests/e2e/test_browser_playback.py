@@ -94,7 +94,7 @@ def test_hls_js_plays_a_minute_long_upload_from_its_copy_then_switches_to_its_la
     clip = make_clip(tmp_path / "minute.mp4", seconds=60, size="640x360",
                      extra=["-g", "60", "-keyint_min", "60", "-sc_threshold", "0"])
     asset_id = _put(_create_upload(platform, secret)["url"], clip)["asset_id"]
-    asset = _wait_for(platform, secret, asset_id, "ready")
+    asset = _wait_for(platform, secret, asset_id, "ready", playable=True)
     assert asset["renditions_status"] == "preparing"
     assert [r["name"] for r in asset["renditions"]] == ["source"]
     playback_id = asset["playback_ids"][0]["id"]

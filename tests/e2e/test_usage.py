@@ -29,7 +29,7 @@ def _ready(platform, secret: str, asset_id: str, timeout: float = 90) -> dict:
     while time.monotonic() < deadline:
         asset = _api(platform, secret, "GET", f"/api/v1/assets/{asset_id}").json()
         assert asset["status"] != "errored", asset
-        if asset["status"] == "ready":
+        if asset["status"] == "ready" and asset["renditions_status"] == "ready":
             return asset
         time.sleep(0.2)
     raise AssertionError(f"not ready in {timeout}s; worker log:\n{platform.log('worker.log')}")

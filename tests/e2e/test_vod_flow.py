@@ -13,6 +13,8 @@ from media_core.services.processing import jobs_recover_stalled
 from media_core.storage import list_children, list_tree
 from tests.clips import make_clip, probe
 
+from .live import wait_for
+
 pytestmark = pytest.mark.e2e
 
 
@@ -32,12 +34,17 @@ def _put(url: str, path) -> dict:
     return response.json()
 
 
-def _wait_for(platform, secret: str, asset_id: str, status: str, timeout: float = 90) -> dict:
+def _wait_for(platform, secret: str, asset_id: str, status: str, timeout: float = 90, *,
+              playable: bool = False) -> dict:
+    """The asset once it is `status`; `ready` means processed to the end (every rendition
+    made), unless `playable`: as soon as it plays (from its stream copy, or its first
+    encoded segments)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         asset = requests.get(f"{platform.base_url}/api/v1/assets/{asset_id}",
                              headers={"Authorization": f"Bearer {secret}"}, timeout=10).json()
-        if asset["status"] == status:
+        if asset["status"] == status and (
+                status != "ready" or playable or asset["renditions_status"] != "preparing"):
             return asset
         assert asset["status"] != "errored", asset
         time.sleep(0.2)
@@ -62,7 +69,8 @@ def test_an_uploaded_clip_plays_over_http(platform, environment, make_key, tmp_p
     assert (video["type"], video["width"], video["height"], video["codec"]) == ("video", 640, 360, "h264")
     assert video["frame_rate"] == pytest.approx(30)
     assert (audio["type"], audio["codec"]) == ("audio", "aac")
-    assert [r["name"] for r in asset["renditions"]] == ["360p", "240p"]
+    # Its stream copy (H.264 with AAC), then the encoded ladder.
+    assert [r["name"] for r in asset["renditions"]] == ["source", "360p", "240p"]
     for rendition in asset["renditions"]:
         assert rendition["height"] <= 360 and rendition["bitrate"] > 0
     assert asset["max_resolution"] == "360p" and asset["aspect_ratio"] == "16:9"
@@ -117,7 +125,10 @@ def test_a_worker_killed_mid_transcode_is_replaced_and_the_asset_ends_ready(
     assert (job.status, job.attempts) == (ProcessingJob.Status.SUCCEEDED, 2)
     stored = Asset.objects.get(pk=asset_id)
     # Exactly one set of renditions in storage: the one the asset plays from.
-    assert list_children(f"assets/{asset_id}") == [stored.media_prefix]
+    # The killed attempt had published its stream copy; the sweep after the second
+    # attempt's success removes its folder.
+    wait_for(lambda: list_children(f"assets/{asset_id}") == [stored.media_prefix],
+             timeout=30, what="the first attempt's folder to be swept")
     names = list_tree(stored.media_prefix)
     for rendition in asset["renditions"]:
         assert f"{stored.media_prefix}/{rendition['name']}/index.m3u8" in names

@@ -12,7 +12,7 @@ import pytest
 from media_core import ffmpeg
 from media_core.models import Asset
 from media_core.processing import copy, probe
-from media_core.storage import media_storage
+from media_core.storage import list_tree, media_storage
 from tests.clips import make_clip
 from tests.factories import asset_from_file
 
@@ -136,6 +136,23 @@ def test_a_standard_upload_plays_from_its_copy_then_from_its_ladder(environment,
     source = asset.renditions.get(name="source")
     assert (source.width, source.height, source.codecs[:4]) == (640, 360, "avc1")
     assert source.bitrate > 0
+    # Every rendition plays from storage as stored (the copy's files went first, the
+    # ladder's after it was done: none of its files half-written).
+    assert {name: stored_seconds(asset.media_prefix, name, tmp_path) for name in names} == {
+        name: pytest.approx(4.0, abs=0.1) for name in names}
+
+
+def stored_seconds(prefix: str, rendition: str, tmp_path: Path) -> float:
+    folder = tmp_path / "stored" / rendition
+    folder.mkdir(parents=True)
+    for name in list_tree(f"{prefix}/{rendition}"):
+        with media_storage().open(name) as fh:
+            (folder / name.rsplit("/", 1)[1]).write_bytes(fh.read())
+    found = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                            "-of", "csv=p=0", str(folder / "index.m3u8")],
+                           capture_output=True, text=True, timeout=60)
+    assert found.returncode == 0, found.stderr
+    return float(found.stdout)
 
 
 def test_a_ladder_that_fails_after_the_copy_leaves_the_asset_playing(environment, sync_tasks,
