@@ -167,9 +167,10 @@ def remux_args(copy_plan: EncodePlan, source: Path, out_dir: Path) -> list[str]:
 
 
 def poster_args(copy_plan: EncodePlan, source: Path, out_dir: Path) -> list[str]:
-    """The poster, from the frame at the poster time (decoded from the keyframe before)."""
+    """The poster: the keyframe at or before the poster time, the one frame decoded (the
+    ladder encodes beside it and wants the CPU)."""
     return [settings.FFMPEG_BIN, "-nostdin", "-hide_banner", "-loglevel", "error",
             "-protocol_whitelist", ffmpeg.PROTOCOL_WHITELIST,
-            "-format_whitelist", ffmpeg.FORMAT_WHITELIST, "-ss", f"{copy_plan.poster_time:.3f}",
-            "-i", str(source), "-map", "0:v:0", "-frames:v", "1", "-q:v", "3",
+            "-format_whitelist", ffmpeg.FORMAT_WHITELIST, "-noaccurate_seek",
+            "-ss", f"{copy_plan.poster_time:.3f}", "-i", str(source), "-map", "0:v:0", "-frames:v", "1", "-q:v", "3",
             str(out_dir / POSTER_NAME), "-y"]
