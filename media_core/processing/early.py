@@ -18,6 +18,7 @@ of the final publish.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,7 @@ from . import copy, encode, ladder, outputs, probe
 from .errors import MediaError
 
 log = logging.getLogger("kino.processing")
+_MAP_URI = re.compile(r'#EXT-X-MAP:URI="([^"/]+)"')
 # Seconds of media every rendition must have before the asset plays from its ladder:
 # one segment (encode.SEGMENT_SECONDS).
 FIRST_SECONDS = encode.SEGMENT_SECONDS - 0.5
@@ -170,8 +172,9 @@ class Growing:
         self.snapshots.mkdir(parents=True, exist_ok=True)
         for name, text in listed.items():
             folder = self.out_dir / name
-            files = [folder / "init.mp4"] + [folder / line for line in text.splitlines()
-                                             if line and not line.startswith("#")]
+            files = [folder / line for line in text.splitlines()
+                     if line and not line.startswith("#")]
+            files += [folder / uri for uri in _MAP_URI.findall(text)]  # init segments
             new = [path for path in files if path not in self.stored and path.exists()]
             storage.put_tree(self.out_dir, new, self.job.output_prefix, keep=True)
             self.stored.update(new)

@@ -3,6 +3,7 @@ that does is ready (playable) before its ladder, which then joins it."""
 
 from __future__ import annotations
 
+import re
 import struct
 import subprocess
 from pathlib import Path
@@ -193,8 +194,12 @@ def test_any_other_upload_plays_from_its_first_encoded_segments(environment, syn
         asset = Asset.objects.get(pk=job.asset_id)
         with media_storage().open(f"{asset.media_prefix}/360p/index.m3u8") as fh:
             playlist = fh.read().decode()
+        named = re.findall(r'URI="([^"]+)"', playlist) + [
+            line for line in playlist.splitlines() if line.startswith("seg_")]
         seen.update(status=asset.status, names=sorted(r["name"] for r in renditions),
-                    how=kwargs["how"], playlist=playlist, published=published)
+                    how=kwargs["how"], playlist=playlist, published=published, named=named,
+                    missing=[name for name in named if not media_storage().exists(
+                        f"{asset.media_prefix}/360p/{name}")])
         return published
 
     monkeypatch.setattr(processing, "job_publish_first", spy)
@@ -209,9 +214,9 @@ def test_any_other_upload_plays_from_its_first_encoded_segments(environment, syn
     # Growing: an EVENT playlist, not yet ended, naming only stored segments.
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in seen["playlist"]
     assert "#EXT-X-ENDLIST" not in seen["playlist"]
+    # Its init segment and every segment it names were stored before it.
     stored = [line for line in seen["playlist"].splitlines() if line.startswith("seg_")]
-    assert stored and all(media_storage().exists(f"{asset.media_prefix}/360p/{name}")
-                          for name in stored)
+    assert stored and seen["named"][0].startswith("init") and seen["missing"] == []
     asset.refresh_from_db()
     assert (asset.status, asset.renditions_status) == ("ready", "ready")
     with media_storage().open(f"{asset.media_prefix}/360p/index.m3u8") as fh:
