@@ -69,7 +69,8 @@ def test_under_auto_an_asset_is_published_when_it_becomes_ready(owner, anonymous
     shown = owner.get(f"/api/v1/assets/{asset.id}").json()
     assert shown["publication_status"] == "published" and shown["published_at"]
     assert shown["publish_at"] is None
-    assert event_types(asset)[-2:] == ["video.asset.ready", "video.asset.published"]
+    assert event_types(asset)[-3:] == ["video.asset.ready", "video.asset.published",
+                                       "video.asset.renditions_ready"]
     assert plays(anonymous, asset)
 
 

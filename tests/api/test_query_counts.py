@@ -60,7 +60,8 @@ def make_assets(environment, tmp_path, count: int) -> list[Asset]:
                 Rendition.objects.create(asset=asset, name=name, kind=kind, height=height,
                                          width=height and height * 16 // 9, bitrate=1000,
                                          peak_bitrate=1200, codecs="avc1.64001f")
-            Asset.objects.filter(pk=asset.pk).update(status=Asset.Status.READY)
+            Asset.objects.filter(pk=asset.pk).update(status=Asset.Status.READY,
+                                                     renditions_status="ready")
         assets.append(asset)
     return assets
 
