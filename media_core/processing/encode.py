@@ -75,8 +75,11 @@ def make_plan(inspection: Inspection, rungs: list[Rung]) -> EncodePlan:
     )
 
 
-def build_args(plan: EncodePlan, source: Path, out_dir: Path, trim=None) -> list[str]:
-    """`trim` (a clip): keep `trim.length` seconds from `trim.offset`, cut to the frame."""
+def build_args(plan: EncodePlan, source: Path, out_dir: Path, trim=None, *,
+               poster_path: Path | None = None) -> list[str]:
+    """`trim` (a clip): keep `trim.length` seconds from `trim.offset`, cut to the frame.
+    `poster_path`: where the poster goes, when not into out_dir (a stream copy is making
+    its own there at the same time)."""
     cut = {"ss": f"{trim.offset:.6f}", "t": f"{trim.length:.6f}"} if trim is not None else {}
     src = ffmpeg_lib.input(str(source), protocol_whitelist=ffmpeg.PROTOCOL_WHITELIST,
                            format_whitelist=ffmpeg.FORMAT_WHITELIST, **cut)
@@ -107,7 +110,8 @@ def build_args(plan: EncodePlan, source: Path, out_dir: Path, trim=None) -> list
         "max_muxing_queue_size": 4096,
     })
     hls = ffmpeg_lib.output(*streams, str(out_dir / "%v" / "index.m3u8"), **options)
-    still = ffmpeg_lib.output(poster, str(out_dir / POSTER_NAME), vframes=1, update=1, **{"q:v": 3})
+    still = ffmpeg_lib.output(poster, str(poster_path or out_dir / POSTER_NAME), vframes=1,
+                              update=1, **{"q:v": 3})
     command = ffmpeg_lib.merge_outputs(hls, still).global_args(
         "-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats")
     return [settings.FFMPEG_BIN, *command.get_args(), "-y"]

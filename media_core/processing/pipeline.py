@@ -148,13 +148,14 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
 
         def copy_beside_the_ladder() -> None:
             first[0] = early.copy_first(job, inspection, source, out_dir, limit, whose)
-            if first[0] is None and encode_plan.has_audio != plan.has_audio:
-                raise _EncodeAgain()  # no copied sound after all: the ladder encodes it
+            if first[0] is None:  # the copy failed: the ladder makes the sound and poster too
+                raise _EncodeAgain()
 
         try:
             encoded = _encode(job, encode_plan, source, out_dir, inspection.duration, trim,
                               during=copy_beside_the_ladder if copying else None,
-                              each_beat=growing.step)
+                              each_beat=growing.step,
+                              poster_path=work / "ladder-poster.jpg" if copying else None)
         except _EncodeAgain:
             for rung in plan.rungs:  # what the stopped encode had written
                 shutil.rmtree(out_dir / rung.name, ignore_errors=True)
@@ -235,7 +236,8 @@ def _source(asset: Asset, work: Path) -> Iterator[tuple[Path, Trim | None]]:
 
 
 class _EncodeAgain(Exception):
-    """The encode running beside the stream copy left the sound out, and the copy failed."""
+    """The encode running beside the stream copy left the sound and the poster to it, and
+    the copy failed."""
 
 
 def _standard(job: ProcessingJob, inspection: probe.Inspection, source: Path) -> bool:
@@ -251,7 +253,8 @@ def _standard(job: ProcessingJob, inspection: probe.Inspection, source: Path) ->
 def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: Path,
             duration: float, trim: Trim | None = None, *,
             during: Callable[[], None] | None = None,
-            each_beat: Callable[[], None] | None = None) -> ffmpeg.RunResult:
+            each_beat: Callable[[], None] | None = None,
+            poster_path: Path | None = None) -> ffmpeg.RunResult:
     """The ladder's FFmpeg, in a thread of its own; meanwhile this thread runs `during`
     (the stream copy) once, then renews the job's lease and runs `each_beat` (storing
     what is new of a growing ladder) every HEARTBEAT_SECONDS until FFmpeg is done."""
@@ -268,7 +271,7 @@ def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: 
             pass
         return not state["stop"]
 
-    args = encode.build_args(plan, source, out_dir, trim=trim)
+    args = encode.build_args(plan, source, out_dir, trim=trim, poster_path=poster_path)
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             running = pool.submit(ffmpeg.run, args, timeout=settings.PROCESSING_TIMEOUT_SECONDS,

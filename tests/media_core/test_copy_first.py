@@ -163,7 +163,7 @@ def test_a_ladder_that_fails_after_the_copy_leaves_the_asset_playing(environment
 
     settings.PROCESSING_MAX_ATTEMPTS = 1
 
-    def broken(plan, source, out_dir, trim=None):  # an encoder this FFmpeg does not have
+    def broken(plan, source, out_dir, trim=None, **kwargs):  # an encoder FFmpeg lacks
         return [settings.FFMPEG_BIN, "-v", "error", "-f", "lavfi", "-i", "testsrc2=d=1",
                 "-c:v", "no_such_encoder", "-f", "null", "-"]
 
