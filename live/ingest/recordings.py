@@ -18,6 +18,8 @@ import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from media_core.storage import media_storage, store_file
 
 from .config import IngestLayout
@@ -49,7 +51,7 @@ class Recordings:
         for session in finished:
             try:
                 self.done[session] = self.running.pop(session).result()
-            except Exception:
+            except (OSError, RuntimeError, BotoCoreError, ClientError):
                 # Storage refused or went away: the platform names the file again in its
                 # next answer, and it is tried again then.
                 log.exception("could not store the recording of session %s", session)

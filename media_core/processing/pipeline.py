@@ -289,9 +289,11 @@ def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: 
                         state["stop"] = True  # FFmpeg stops at its next progress report
                     elif each_beat is not None:
                         each_beat()
-            except BaseException:
-                state["stop"] = True  # and the pool waits for it to have stopped
-                raise
+            finally:
+                # Left early (the copy failed, storage or the database raised): FFmpeg
+                # stops at its next progress report, and the pool waits for that.
+                if not running.done():
+                    state["stop"] = True
     except ffmpeg.FFmpegError as exc:
         if exc.aborted:
             raise JobLost() from exc

@@ -116,9 +116,13 @@ def test_a_standard_upload_plays_from_its_copy_then_from_its_ladder(environment,
     def spy(*, job, renditions, **kwargs):
         published = publish_first(job=job, renditions=renditions, **kwargs)
         asset = Asset.objects.get(pk=job.asset_id)
+        prefix = asset.media_prefix
         seen.update(status=asset.status, renditions_status=asset.renditions_status,
                     names=sorted(r["name"] for r in renditions), published=published,
-                    stored=media_storage().exists(f"{asset.media_prefix}/source/index.m3u8"))
+                    stored=media_storage().exists(f"{prefix}/source/index.m3u8"),
+                    # Only the copy's own files: the ladder is being written beside it.
+                    others=[name for name in list_tree(prefix) if not name.startswith(
+                        (f"{prefix}/source/", f"{prefix}/audio/", f"{prefix}/poster.jpg"))])
         return published
 
     monkeypatch.setattr(processing, "job_publish_first", spy)
@@ -129,7 +133,8 @@ def test_a_standard_upload_plays_from_its_copy_then_from_its_ladder(environment,
 
     # Playable before the ladder: the copy and its sound, stored, the asset ready.
     assert seen == {"status": "ready", "renditions_status": "preparing",
-                    "names": ["audio", "source"], "published": True, "stored": True}
+                    "names": ["audio", "source"], "published": True, "stored": True,
+                    "others": []}
     asset.refresh_from_db()
     assert (asset.status, asset.renditions_status) == ("ready", "ready")
     names = [r.name for r in asset.renditions.all()]
