@@ -13,7 +13,9 @@ from tests.api.conftest import assert_problem
 from tests.clips import make_clip, probe
 from tests.factories import asset_from_file
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.storage]
+# Storage-marked tests run on local files and again in a bucket: those that make or
+# read the files.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def body(response) -> bytes:
@@ -39,6 +41,7 @@ def downloadable(environment, sync_tasks, ten_seconds) -> Asset:
     return asset
 
 
+@pytest.mark.storage
 def test_a_ready_asset_offers_both_downloads_in_its_document(owner, downloadable):
     shown = owner.get(f"/api/v1/assets/{downloadable.id}").json()
 
@@ -50,6 +53,7 @@ def test_a_ready_asset_offers_both_downloads_in_its_document(owner, downloadable
     assert "video.asset.static_renditions.ready" in types
 
 
+@pytest.mark.storage
 def test_highest_mp4_is_the_top_rung_for_the_whole_duration(anonymous, downloadable, tmp_path):
     playback_id = downloadable.playback_ids.get().id
     response = anonymous.get(f"/v/{playback_id}/highest.mp4")
@@ -70,6 +74,7 @@ def test_highest_mp4_is_the_top_rung_for_the_whole_duration(anonymous, downloada
     assert {s["codec_type"] for s in info["streams"]} == {"video", "audio"}
 
 
+@pytest.mark.storage
 def test_a_byte_range_gets_exactly_those_bytes(anonymous, downloadable):
     url = f"/v/{downloadable.playback_ids.get().id}/highest.mp4"
     whole = body(anonymous.get(url))
@@ -85,6 +90,7 @@ def test_a_byte_range_gets_exactly_those_bytes(anonymous, downloadable):
     assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{len(whole)}"
 
 
+@pytest.mark.storage
 def test_audio_m4a_is_the_audio_alone(anonymous, downloadable, tmp_path):
     response = anonymous.get(f"/v/{downloadable.playback_ids.get().id}/audio.m4a")
 
@@ -96,6 +102,7 @@ def test_audio_m4a_is_the_audio_alone(anonymous, downloadable, tmp_path):
     assert abs(float(info["format"]["duration"]) - downloadable.duration) <= 0.1
 
 
+@pytest.mark.storage
 def test_no_downloads_without_mp4_support_then_switched_on_later(owner, anonymous, environment,
                                                                  sync_tasks, short):
     asset = asset_from_file(environment, short, playback_policy=["public"])

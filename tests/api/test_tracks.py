@@ -18,7 +18,8 @@ from webhooks.models import Event
 
 from .conftest import assert_problem
 
-pytestmark = pytest.mark.storage  # on local files and on an S3 server
+# Storage-marked tests run on local files and again on an S3 server: those that store
+# a track, delete one or outlive a sweep.
 
 VTT = b"""WEBVTT
 
@@ -77,6 +78,7 @@ def served_vtt(client, playlist_uri: str) -> str:
 
 # --- adding ----------------------------------------------------------------------------
 
+@pytest.mark.storage
 def test_a_webvtt_file_becomes_a_ready_track_in_the_asset_and_its_playlist(
         owner, anonymous, ready_asset):
     response = add_track(owner, ready_asset["id"], closed_captions="true")
@@ -230,6 +232,7 @@ def test_a_retried_post_with_the_same_idempotency_key_adds_one_track(owner, read
 
 # --- removing, and what is written down ------------------------------------------------------
 
+@pytest.mark.storage
 def test_a_deleted_track_leaves_the_asset_and_the_playlist(owner, anonymous, ready_asset):
     track = add_track(owner, ready_asset["id"]).json()
     playback_id = ready_asset["playback_ids"][0]["id"]
@@ -317,6 +320,7 @@ def test_an_unpublished_asset_s_subtitles_answer_404(owner, anonymous, ready_ass
     assert anonymous.get(vtt_uri).status_code == 404
 
 
+@pytest.mark.storage
 def test_a_track_outlives_reprocessing_s_sweep_of_old_rendition_folders(owner, anonymous,
                                                                        ready_asset):
     from media_core.tasks import sweep_asset_media

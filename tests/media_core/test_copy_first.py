@@ -209,8 +209,8 @@ def test_any_other_upload_plays_from_its_first_encoded_segments(environment, syn
 
     monkeypatch.setattr(processing, "job_publish_first", spy)
     clip = encoded(tmp_path / "ten_bit.mp4", "-c:v", "libx264", "-preset", "ultrafast",
-                   "-pix_fmt", "yuv420p10le", seconds=30,
-                   source="testsrc2=size=640x360:rate=30:duration=30")
+                   "-pix_fmt", "yuv420p10le", seconds=14,
+                   source="testsrc2=size=640x360:rate=30:duration=14")
 
     asset = asset_from_file(environment, clip)
 

@@ -17,13 +17,20 @@ from playback.images import choose_rendition, render
 from tests.clips import make_clip, probe
 from tests.factories import asset_from_file
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.storage]
+# Storage-marked tests run on local files and again in a bucket: those that read
+# renditions or cache images there.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("clips") / "clip.mp4", seconds=6, size="640x360")
 
 
 @pytest.fixture
-def asset(environment, sync_tasks, tmp_path):
+def asset(environment, sync_tasks, clip):
     """A ready 6-second 640x360 asset (renditions 640x360 and 426x240), public."""
-    made = asset_from_file(environment, make_clip(tmp_path / "clip.mp4", seconds=6, size="640x360"))
+    made = asset_from_file(environment, clip)
     assert made.status == "ready"
     return made
 
@@ -64,6 +71,7 @@ def size(response, tmp_path) -> tuple[int, int]:
 
 # ---- thumbnails ----------------------------------------------------------------------
 
+@pytest.mark.storage
 def test_a_thumbnail_has_the_requested_width_and_keeps_the_aspect_ratio(anonymous, pid, tmp_path):
     response = anonymous.get(f"/v/{pid}/thumbnail.jpg", {"width": 200})
 
@@ -176,6 +184,7 @@ def test_out_of_range_thumbnail_parameters_are_400_naming_the_parameter(anonymou
 
 # ---- GIFs ----------------------------------------------------------------------------
 
+@pytest.mark.storage
 def test_an_animated_gif_has_the_requested_width_and_span(anonymous, pid, tmp_path):
     response = anonymous.get(f"/v/{pid}/animated.gif",
                              {"start": 2.5, "end": 5, "width": 160, "fps": 10})
@@ -248,6 +257,7 @@ def test_a_storyboard_lists_tiles_that_lie_inside_its_sprite(anonymous, pid, tmp
         assert x + w <= width and y + h <= height
 
 
+@pytest.mark.storage
 def test_storyboard_tiles_show_different_moments(anonymous, pid, tmp_path):
     sprite = tmp_path / "sprite.jpg"
     sprite.write_bytes(body(anonymous.get(f"/v/{pid}/storyboard.jpg")))
@@ -298,6 +308,7 @@ def test_a_repeated_request_is_served_from_the_cache_without_ffmpeg(anonymous, a
     assert re.fullmatch(rf"{asset.media_prefix}/images/thumbnail-[0-9a-f]{{16}}\.jpg", cached[0])
 
 
+@pytest.mark.storage
 def test_gifs_and_sprites_are_cached_too(anonymous, asset, pid, ffmpeg_runs):
     for path in ("animated.gif", "storyboard.jpg"):
         anonymous.get(f"/v/{pid}/{path}")
@@ -343,6 +354,7 @@ def test_when_every_render_slot_is_taken_a_new_image_is_503_but_a_cached_one_is_
     assert cached.status_code == 200
 
 
+@pytest.mark.storage
 def test_missing_rendition_files_are_404(anonymous, asset, pid):
     storage = media_storage()
     for name in list_tree(asset.media_prefix):
