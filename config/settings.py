@@ -290,6 +290,10 @@ MAX_RESOLUTION = env_int("MAX_RESOLUTION", 1080, minimum=144)
 # A standard input (H.264 with AAC, media_core/processing/copy.py) plays from a stream
 # copy of itself about a second after it arrives, while its ladder is encoded.
 REMUX_FIRST = env_bool("REMUX_FIRST", True)
+# How much lower the ladder's CPU priority is than everything else's (Unix nice): the
+# stream copy beside it, the web server and on-demand images do not wait behind it.
+# Alone on the machine it is as fast; 0 runs it at the worker's priority.
+ENCODE_NICE = env_int("ENCODE_NICE", 10, minimum=0)
 # The longest video unless its environment sets its own limit (a container declares any
 # duration in a few bytes); 12 hours as Mux, a day's conference track or live recording.
 ASSET_MAX_DURATION_SECONDS = env_int("ASSET_MAX_DURATION_SECONDS", 12 * 3600, minimum=1)

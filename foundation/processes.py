@@ -54,9 +54,11 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
         _prctl(_PR_SET_PDEATHSIG, sig)
 
 
-def _before_exec(sig: int, parent: int):
+def _before_exec(sig: int, parent: int, nice: int = 0):
     def apply() -> None:
         die_with_parent(sig)
+        if nice:  # before exec: every thread the program starts has it too
+            os.nice(nice)
         # Had the parent died between fork and prctl, no signal would ever come.
         if os.getppid() != parent:
             os.kill(os.getpid(), sig)
@@ -82,13 +84,13 @@ class ChildProcess:
     stdout: DEVNULL (default), None to inherit ours, or PIPE to read it with `lines()`;
     progress=True reads it in a thread instead, keeping the latest `-progress` block.
     stderr_lines: how many lines of stderr to keep (blank ones are skipped); None
-    inherits our stderr instead.
+    inherits our stderr instead. nice: how much lower than ours its CPU priority is.
     """
 
     def __init__(self, args: Sequence[str], *, stdout: int | None = subprocess.DEVNULL,
                  progress: bool = False, stderr_lines: int | None = 60, own_group: bool = False,
                  death_signal: int = signal.SIGKILL, time_limit: float | None = None,
-                 stop_grace: float = 3.0, cwd: str | Path | None = None):
+                 stop_grace: float = 3.0, cwd: str | Path | None = None, nice: int = 0):
         self.args = list(args)
         self.own_group = own_group
         self.stop_grace = stop_grace
@@ -108,7 +110,7 @@ class ChildProcess:
             self.args, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if progress else stdout,
             stderr=None if stderr_lines is None else subprocess.PIPE,
-            preexec_fn=_before_exec(death_signal, os.getpid()),
+            preexec_fn=_before_exec(death_signal, os.getpid(), nice),
             process_group=0 if own_group else None, close_fds=True, cwd=cwd)
         if stderr_lines is not None:
             self._reader(self._read_stderr)

@@ -48,14 +48,16 @@ class FFmpegError(Exception):
 
 
 def run(args: list[str], *, timeout: float, on_progress: Callable[[dict[str, str]], bool] | None = None,
-        keep_stdout: bool = False, stderr_lines: int = 60) -> RunResult:
+        keep_stdout: bool = False, stderr_lines: int = 60, nice: int = 0) -> RunResult:
     """Run a command; with on_progress, stdout is parsed as FFmpeg -progress blocks.
 
     on_progress gets each block as a dict and returns False to stop the process.
-    Raises FFmpegError on a non-zero exit, a timeout, or an abort.
+    Raises FFmpegError on a non-zero exit, a timeout, or an abort. nice: a lower CPU
+    priority than the worker's, for work that others should not wait behind.
     """
     started = time.monotonic()
-    child = ChildProcess(args, stdout=subprocess.PIPE, stderr_lines=stderr_lines, time_limit=timeout)
+    child = ChildProcess(args, stdout=subprocess.PIPE, stderr_lines=stderr_lines, time_limit=timeout,
+                         nice=nice)
     out_lines: list[str] = []
     aborted = False
     try:

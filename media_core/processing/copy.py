@@ -57,6 +57,12 @@ def _no(reason: str) -> Verdict:
 def judge(inspection: Inspection, source: Path) -> Verdict:
     """Whether the input is standard (this module's docstring), from its headers first
     and then from its video packets' timestamps and sizes (read, not decoded)."""
+    verdict = judge_headers(inspection)
+    return judge_packets(inspection, source) if verdict.copy else verdict
+
+
+def judge_headers(inspection: Inspection) -> Verdict:
+    """What the headers alone tell: codec, profile, pixels, size, sound."""
     video, v = inspection.video, inspection.video_stream
     if video is None:
         return _no("no picture")
@@ -79,6 +85,13 @@ def judge(inspection: Inspection, source: Path) -> Verdict:
         if not 1 <= inspection.audio.channels <= 2 or inspection.audio.sample_rate not in AUDIO_RATES:
             return _no(f"sound of {inspection.audio.channels} channels at "
                        f"{inspection.audio.sample_rate} Hz")
+    return Verdict(True, "")
+
+
+def judge_packets(inspection: Inspection, source: Path) -> Verdict:
+    """What only the video packets tell (about a second for 5 minutes of 1080p): GOPs,
+    timestamps, bitrate. For an input whose headers passed."""
+    video = inspection.video
     return _judge_packets(_packets(source), inspection.video_duration or inspection.duration,
                           min(video.width, video.height))
 
@@ -155,8 +168,9 @@ def remux_args(copy_plan: EncodePlan, source: Path, out_dir: Path) -> list[str]:
         stream_map.append(f"a:0,agroup:{AUDIO_NAME},name:{AUDIO_NAME}")
     for name in (COPY_NAME, *([AUDIO_NAME] if copy_plan.has_audio else [])):
         (out_dir / name).mkdir(parents=True, exist_ok=True)
+    # Its progress on stdout: the copy can be stopped (early.Cut.abandon).
     return [settings.FFMPEG_BIN, "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-protocol_whitelist", ffmpeg.PROTOCOL_WHITELIST,
+            "-progress", "pipe:1", "-nostats", "-protocol_whitelist", ffmpeg.PROTOCOL_WHITELIST,
             "-format_whitelist", ffmpeg.FORMAT_WHITELIST, "-i", str(source), *maps,
             "-c", "copy", "-f", "hls", "-hls_time", str(SEGMENT_SECONDS),
             "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
@@ -168,9 +182,10 @@ def remux_args(copy_plan: EncodePlan, source: Path, out_dir: Path) -> list[str]:
 
 def poster_args(copy_plan: EncodePlan, source: Path, out_dir: Path) -> list[str]:
     """The poster: the keyframe at or before the poster time, the one frame decoded (the
-    ladder encodes beside it and wants the CPU)."""
+    ladder encodes beside it and wants the CPU): keyframes alone are decoded, or the
+    decoder's threads would decode the frames after it first."""
     return [settings.FFMPEG_BIN, "-nostdin", "-hide_banner", "-loglevel", "error",
             "-protocol_whitelist", ffmpeg.PROTOCOL_WHITELIST,
-            "-format_whitelist", ffmpeg.FORMAT_WHITELIST, "-noaccurate_seek",
+            "-format_whitelist", ffmpeg.FORMAT_WHITELIST, "-skip_frame", "nokey", "-noaccurate_seek",
             "-ss", f"{copy_plan.poster_time:.3f}", "-i", str(source), "-map", "0:v:0", "-frames:v", "1", "-q:v", "3",
             str(out_dir / POSTER_NAME), "-y"]

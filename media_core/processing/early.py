@@ -1,8 +1,9 @@
 """Playable before the ladder is done: the two ways an asset becomes `ready` early.
 
-- A standard input (copy.py) is cut into HLS as it is (`copy_first`): published about a
-  second after the job starts, while the ladder encodes beside it into the same folder
-  and joins the master playlist at the end.
+- A standard input (copy.py) is cut into HLS as it is (`Cut`, `copy_first`): the cut
+  starts as soon as the headers allow it, beside the read of the packets that decides
+  it; published about a second after the job starts, while the ladder encodes beside it
+  into the same folder and joins the master playlist at the end.
 - Any other input plays from its ladder as the ladder is encoded (`Growing`): the encode
   writes every media playlist after each segment (EVENT playlists, written to a temporary
   file and renamed, so what is seen on disk is whole); on every heartbeat the worker
@@ -73,29 +74,70 @@ class FirstRendition:
     files: frozenset[Path]
 
 
-def copy_first(job: ProcessingJob, inspection: probe.Inspection, source: Path, out_dir: Path,
-               limit: float, whose: str) -> FirstRendition | None:
-    """Cut a standard input into HLS as it is and publish it. None if the copy fails
-    (the ladder alone then makes the asset playable, as for any other input)."""
-    began = time.monotonic()
-    copy_plan = copy.plan(inspection)
+class Cut:
+    """The stream copy being made: its remux and its poster, run in threads of their own
+    from the moment the headers allow a copy, beside the read of the packets that
+    decides it (copy.judge_packets). A context manager: on leaving, a remux still
+    running is stopped and waited for."""
+
+    def __init__(self, inspection: probe.Inspection, source: Path, out_dir: Path) -> None:
+        self.began = time.monotonic()
+        self.plan = copy.plan(inspection)
+        self.out_dir = out_dir
+        self._stop = False
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._runs = [
+            self._pool.submit(ffmpeg.run, copy.remux_args(self.plan, source, out_dir),
+                              timeout=settings.PROCESSING_TIMEOUT_SECONDS,
+                              on_progress=lambda block: not self._stop),
+            self._pool.submit(ffmpeg.run, copy.poster_args(self.plan, source, out_dir),
+                              timeout=settings.PROCESSING_TIMEOUT_SECONDS),
+        ]
+
+    def __enter__(self) -> Cut:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop = True
+        self._pool.shutdown(wait=True)
+
+    def wait(self) -> None:
+        """Until both are done; FFmpegError if either failed."""
+        for run in self._runs:
+            run.result()
+
+    def abandon(self) -> None:
+        """Not standard after all: the remux stops at its next progress report and what
+        it wrote goes, before the ladder writes its own sound where the copy's was."""
+        self._stop = True
+        for run in self._runs:
+            try:
+                run.result()
+            except ffmpeg.FFmpegError:
+                pass
+        self.remove()
+
+    def remove(self) -> None:
+        for name in (copy.COPY_NAME, encode.AUDIO_NAME):
+            shutil.rmtree(self.out_dir / name, ignore_errors=True)
+        for name in (encode.POSTER_NAME, encode.MASTER_NAME):
+            (self.out_dir / name).unlink(missing_ok=True)
+
+
+def copy_first(job: ProcessingJob, inspection: probe.Inspection, cut: Cut, limit: float,
+               whose: str) -> FirstRendition | None:
+    """Publish the stream copy once it is made. None if it failed (the ladder alone then
+    makes the asset playable, as for any other input)."""
+    out_dir = cut.out_dir
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            poster = pool.submit(ffmpeg.run, copy.poster_args(copy_plan, source, out_dir),
-                                 timeout=settings.PROCESSING_TIMEOUT_SECONDS)
-            ffmpeg.run(copy.remux_args(copy_plan, source, out_dir),
-                       timeout=settings.PROCESSING_TIMEOUT_SECONDS)
-            poster.result()
-        decoded = outputs.check_decoded(inspection, copy_plan, out_dir)
+        cut.wait()
+        decoded = outputs.check_decoded(inspection, cut.plan, out_dir)
     except (ffmpeg.FFmpegError, MediaError) as exc:
         log.warning("job %s: the stream copy failed (%s); encoding", job.id, exc)
-        for name in (copy.COPY_NAME, encode.AUDIO_NAME):
-            shutil.rmtree(out_dir / name, ignore_errors=True)
-        for name in (encode.POSTER_NAME, encode.MASTER_NAME):
-            (out_dir / name).unlink(missing_ok=True)
+        cut.remove()
         return None
     check_limit(inspection, decoded, limit, whose)
-    rows = outputs.rendition_rows(copy_plan, out_dir)
+    rows = outputs.rendition_rows(cut.plan, out_dir)
     # Only the copy's: the ladder is being written beside it, into the same folder.
     files = [path for path in outputs.published_files(out_dir)
              if path.name == encode.POSTER_NAME
@@ -109,10 +151,10 @@ def copy_first(job: ProcessingJob, inspection: probe.Inspection, source: Path, o
                          name=job.output_prefix, size=sum(p.stat().st_size for p in files))
     record_inspection(asset, inspection, decoded)
     if not processing.job_publish_first(job=job, renditions=rows, how="its stream copy",
-                                        max_resolution=ladder.resolution_label(copy_plan.rungs)):
+                                        max_resolution=ladder.resolution_label(cut.plan.rungs)):
         return FirstRendition(rows=rows, files=frozenset())
     log.info("job %s: asset %s plays from its stream copy after %.2f s; encoding its ladder",
-             job.id, asset.id, time.monotonic() - began)
+             job.id, asset.id, time.monotonic() - cut.began)
     return FirstRendition(rows=rows, files=frozenset(files))
 
 

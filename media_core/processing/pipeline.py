@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -138,32 +138,15 @@ def _attempt(job: ProcessingJob, work: Path) -> None:
         plan = encode.make_plan(inspection, rungs)
         if not processing.job_heartbeat(job=job, progress=0.0, stage="encoding"):
             raise JobLost()
-        copying = trim is None and _standard(job, inspection, source)
-        # The stream copy's sound is the asset's: the ladder encodes pictures alone then.
-        encode_plan = replace(plan, has_audio=False) if copying and plan.has_audio else plan
-        growing = early.Growing(job=job, plan=encode_plan, inspection=inspection,
-                                out_dir=out_dir, snapshots=work / "growing",
-                                enabled=trim is None and not copying)
-        first: list[early.FirstRendition | None] = [None]
-
-        def copy_beside_the_ladder() -> None:
-            first[0] = early.copy_first(job, inspection, source, out_dir, limit, whose)
-            if first[0] is None:  # the copy failed: the ladder makes the sound and poster too
-                raise _EncodeAgain()
-
-        try:
-            encoded = _encode(job, encode_plan, source, out_dir, inspection.duration, trim,
-                              during=copy_beside_the_ladder if copying else None,
-                              each_beat=growing.step,
-                              poster_path=work / "ladder-poster.jpg" if copying else None)
-        except _EncodeAgain:
-            for rung in plan.rungs:  # what the stopped encode had written
-                shutil.rmtree(out_dir / rung.name, ignore_errors=True)
-            encode_plan = plan
-            growing = replace(growing, plan=plan, enabled=True)
-            encoded = _encode(job, plan, source, out_dir, inspection.duration, trim,
-                              each_beat=growing.step)
-    first_rendition = first[0]
+        # A stream copy is cut from when the headers allow it, beside the read of the
+        # packets that decides whether it may be published.
+        candidate = trim is None and _standard_headers(job, inspection)
+        with early.Cut(inspection, source, out_dir) if candidate else nullcontext() as cut:
+            if cut is not None and not _standard_packets(job, inspection, source):
+                cut.abandon()
+                cut = None
+            encoded, first_rendition, growing = _encode_with_copy(
+                job, plan, inspection, source, work, trim, cut, limit, whose)
     outputs.finish_playlists(out_dir)
     # Headers can lie or describe more than the file still holds: the asset's duration
     # is what was decoded, and a file that falls short of its headers is refused.
@@ -240,14 +223,55 @@ class _EncodeAgain(Exception):
     the copy failed."""
 
 
-def _standard(job: ProcessingJob, inspection: probe.Inspection, source: Path) -> bool:
-    """Whether the input plays from a stream copy of itself first (copy.py)."""
+def _standard_headers(job: ProcessingJob, inspection: probe.Inspection) -> bool:
+    """Whether the input's headers allow a stream copy of it first (copy.py)."""
     if not settings.REMUX_FIRST or inspection.video is None:
         return False
-    verdict = copy.judge(inspection, source)
+    return _judged(job, copy.judge_headers(inspection))
+
+
+def _standard_packets(job: ProcessingJob, inspection: probe.Inspection, source: Path) -> bool:
+    return _judged(job, copy.judge_packets(inspection, source))
+
+
+def _judged(job: ProcessingJob, verdict: copy.Verdict) -> bool:
     if not verdict.copy:
         log.info("job %s: no stream copy (%s); encoding", job.id, verdict.reason)
     return verdict.copy
+
+
+def _encode_with_copy(job: ProcessingJob, plan: encode.EncodePlan, inspection: probe.Inspection,
+                      source: Path, work: Path, trim: Trim | None, cut: early.Cut | None,
+                      limit: float, whose: str
+                      ) -> tuple[ffmpeg.RunResult, early.FirstRendition | None, early.Growing]:
+    """The ladder; with a stream copy being cut (`cut`), pictures alone (the copy's
+    sound is the asset's) while the copy is published beside it; without one, or if the
+    copy fails, the whole plan, growing (early.Growing)."""
+    out_dir = work / "out"
+    copying = cut is not None
+    encode_plan = replace(plan, has_audio=False) if copying and plan.has_audio else plan
+    growing = early.Growing(job=job, plan=encode_plan, inspection=inspection,
+                            out_dir=out_dir, snapshots=work / "growing",
+                            enabled=trim is None and not copying)
+    first: list[early.FirstRendition | None] = [None]
+
+    def copy_beside_the_ladder() -> None:
+        first[0] = early.copy_first(job, inspection, cut, limit, whose)
+        if first[0] is None:  # the copy failed: the ladder makes the sound and poster too
+            raise _EncodeAgain()
+
+    try:
+        encoded = _encode(job, encode_plan, source, out_dir, inspection.duration, trim,
+                          during=copy_beside_the_ladder if copying else None,
+                          each_beat=growing.step,
+                          poster_path=work / "ladder-poster.jpg" if copying else None)
+    except _EncodeAgain:
+        for rung in plan.rungs:  # what the stopped encode had written
+            shutil.rmtree(out_dir / rung.name, ignore_errors=True)
+        growing = replace(growing, plan=plan, enabled=True)
+        encoded = _encode(job, plan, source, out_dir, inspection.duration, trim,
+                          each_beat=growing.step)
+    return encoded, first[0], growing
 
 
 def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: Path,
@@ -275,7 +299,7 @@ def _encode(job: ProcessingJob, plan: encode.EncodePlan, source: Path, out_dir: 
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             running = pool.submit(ffmpeg.run, args, timeout=settings.PROCESSING_TIMEOUT_SECONDS,
-                                  on_progress=on_progress)
+                                  on_progress=on_progress, nice=settings.ENCODE_NICE)
             try:
                 if during is not None:
                     during()

@@ -119,6 +119,17 @@ def test_progress_blocks_can_be_read_in_the_callers_thread():
     assert [b["progress"] for b in blocks] == ["continue", "end"]
 
 
+def test_a_child_may_run_at_a_lower_priority_than_ours():
+    child = ChildProcess(["nice"], stdout=subprocess.PIPE, nice=7)
+    lowered = list(child.lines())
+    child.wait()
+    plain = ChildProcess(["nice"], stdout=subprocess.PIPE)
+    ours = list(plain.lines())
+    plain.wait()
+
+    assert int(lowered[0]) - int(ours[0]) == 7
+
+
 def test_a_child_dies_with_its_parent():
     parent = ("import os\n"
               "from foundation.processes import ChildProcess\n"

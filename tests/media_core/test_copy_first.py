@@ -126,10 +126,21 @@ def test_a_standard_upload_plays_from_its_copy_then_from_its_ladder(environment,
         return published
 
     monkeypatch.setattr(processing, "job_publish_first", spy)
+    priorities = {}
+    run = ffmpeg.run
+
+    def noting(args, **kwargs):  # the copy goes first; the ladder gives way to it
+        what = "ladder" if "-filter_complex" in args else "copy" if "copy" in args else "other"
+        priorities.setdefault(what, kwargs.get("nice", 0))
+        return run(args, **kwargs)
+
+    monkeypatch.setattr(ffmpeg, "run", noting)
     clip = encoded(tmp_path / "in.mp4", *X264, "-profile:v", "high", seconds=4,
                    source="testsrc2=size=640x360:rate=30:duration=4")
 
     asset = asset_from_file(environment, clip)
+
+    assert priorities["ladder"] == 10 and priorities["copy"] == 0
 
     # Playable before the ladder: the copy and its sound, stored, the asset ready.
     assert seen == {"status": "ready", "renditions_status": "preparing",
@@ -228,3 +239,20 @@ def test_any_other_upload_plays_from_its_first_encoded_segments(environment, syn
         final = fh.read().decode()
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in final and final.rstrip().endswith("#EXT-X-ENDLIST")
     assert len([line for line in final.splitlines() if line.startswith("seg_")]) > len(stored)
+
+
+def test_an_upload_refused_by_its_packets_drops_the_copy_begun_beside_them(environment,
+                                                                          sync_tasks, tmp_path):
+    """Open GOPs pass the headers: the copy is begun while the packets are read, then
+    abandoned; the asset plays from its ladder, with the ladder's own sound."""
+    clip = encoded(tmp_path / "open.mp4", *X264, "-bf", "3", "-x264-params",
+                   "open-gop=1:keyint=60:min-keyint=60:scenecut=0", seconds=4)
+
+    asset = asset_from_file(environment, clip)
+
+    asset.refresh_from_db()
+    assert (asset.status, asset.renditions_status) == ("ready", "ready")
+    names = sorted(r.name for r in asset.renditions.all())
+    assert names == ["180p", "audio"]
+    assert not [name for name in list_tree(asset.media_prefix) if "/source/" in name]
+    assert stored_seconds(asset.media_prefix, "audio", tmp_path) == pytest.approx(4.0, abs=0.1)
