@@ -13,13 +13,12 @@ and a 60 s HEVC one, which it only encodes. For each source and round, alternate
       (a) first playable: the public master playlist /v/{playback_id}.m3u8 is tried
           (GET every 50 ms; once it answers, ffmpeg decodes its first second) until a
           decode succeeds; the time is when that decode finished;
-      (b) full ladder: GET /api/v1/assets/{id} (every 100 ms until the asset is playable
-          and its master decoded, then every LADDER_POLL s, so that the bench's own
-          requests do not take CPU from the encode it times) until renditions_status is
-          `ready`; the time is then the `created_at` of the asset's
-          `video.asset.renditions_ready` event (GET /api/v1/events), written in the
-          transaction that published the ladder. Also recorded: when the API first said
-          status `ready`, and when the poll saw the ladder done.
+      (b) full ladder: GET /api/v1/assets/{id} once (for its playback ID), then not
+          while (a) is tried, then every LADDER_POLL s (the bench's own requests take CPU
+          from what it times) until renditions_status is `ready`; the time is then the
+          `created_at` of the asset's `video.asset.renditions_ready` event (GET
+          /api/v1/events), written in the transaction that published the ladder. "API
+          ready" is the `created_at` of its `video.asset.ready` event.
 
 Prints medians per source beside the two bare commands, and the goals (issue,
 acceptance 1; 2 cores): (a) <= 2.0 s for the H.264 sources, <= 10 s for the HEVC one;
@@ -219,8 +218,13 @@ def platform_run(plat: vp.Platform, source: Path, rung_names: list[str], duratio
                 raise SystemExit(f"asset {asset_id}: renditions not ready after {timeout:.0f} s"
                                  f"\nworker log:\n{plat.logs['worker'].read_text()[-3000:]}")
             time.sleep(max(0.0, next_poll - now))
-            playing = prober is not None and not prober.is_alive()
-            next_poll += LADDER_POLL if playing else plat.poll_seconds
+            if prober is not None and prober.is_alive():
+                # Until it plays only the prober asks (the asset's moments are read from
+                # its events after): the bench's own requests take CPU from what it times.
+                prober.join(0.2)
+                next_poll = time.monotonic()
+                continue
+            next_poll += LADDER_POLL if prober is not None else plat.poll_seconds
             response = plat.session.get(f"{api}/assets/{asset_id}", timeout=30)
             elapsed = time.monotonic() - t0
             if response.status_code != 200:
@@ -234,7 +238,7 @@ def platform_run(plat: vp.Platform, source: Path, rung_names: list[str], duratio
                 raise SystemExit(f"asset {asset_id} errored: {json.dumps(asset.get('errors'))}\n"
                                  f"worker log:\n{plat.logs['worker'].read_text()[-3000:]}")
             if asset["status"] == "ready":
-                marks.setdefault("status ready (API)", elapsed)
+                marks.setdefault("status ready (API, polled)", elapsed)
                 if "renditions_status" in asset:
                     done = asset["renditions_status"] == "ready"
                 else:  # an API without the field: the ladder's renditions are listed
@@ -245,7 +249,10 @@ def platform_run(plat: vp.Platform, source: Path, rung_names: list[str], duratio
                     done = set(rung_names) <= {r["name"] for r in asset["renditions"]}
                 if done:
                     marks["renditions ready (API)"] = elapsed
-                    marks["renditions ready (event)"] = _ladder_event(plat, asset_id) - t0_wall
+                    marks["renditions ready (event)"] = _event_time(
+                        plat, asset_id, "video.asset.renditions_ready") - t0_wall
+                    marks["status ready (event)"] = _event_time(
+                        plat, asset_id, "video.asset.ready") - t0_wall
                     break
             plat.check_alive()
         # The master plays by now at the latest; let the prober finish its decode.
@@ -283,23 +290,22 @@ def platform_run(plat: vp.Platform, source: Path, rung_names: list[str], duratio
             copied = "copy FAILED: " + line.split("failed (", 1)[-1][:200]
         elif "is ready" in line:
             marks.setdefault("job ready (log)", stamp - t0_wall)
-    return Run(first_playable=prober.playable, api_ready=marks["status ready (API)"],
+    return Run(first_playable=prober.playable, api_ready=marks["status ready (event)"],
                full_ladder=marks["renditions ready (event)"], marks=marks, copied=copied,
                decodes=prober.attempts, others=max(0.0, cpu1[4] - cpu0[4] - ours))
 
 
-def _ladder_event(plat: vp.Platform, asset_id: str) -> float:
-    """When the asset's ladder was published (wall clock): its renditions_ready event's
-    created_at."""
+def _event_time(plat: vp.Platform, asset_id: str, kind: str) -> float:
+    """When the asset's event of that type was written (wall clock): its created_at, in
+    the transaction that made it true."""
     from datetime import datetime
 
-    response = plat.session.get(f"{plat.base}/api/v1/events", timeout=30, params={
-        "type": "video.asset.renditions_ready", "limit": 100})
+    response = plat.session.get(f"{plat.base}/api/v1/events", timeout=30,
+                                params={"type": kind, "limit": 100})
     for event in response.json()["data"]:
         if event["data"]["id"] == asset_id:
             return datetime.fromisoformat(event["created_at"].replace("Z", "+00:00")).timestamp()
-    raise SystemExit(f"asset {asset_id}: renditions ready but no video.asset.renditions_ready "
-                     "event")
+    raise SystemExit(f"asset {asset_id}: no {kind} event")
 
 
 # --- main -----------------------------------------------------------------------------
@@ -431,22 +437,26 @@ def main() -> int:
         f"answer; {os.cpu_count()} CPUs):")
     say("")
     say("| source | bare remux | (a) first playable | API ready | (b) full ladder "
-        "| bare ladder | (b)/bare | goal (a) | goal (b) |")
-    say("|---|---:|---:|---:|---:|---:|---:|---|---|")
+        "| bare ladder | (b)/bare | (b)/bare, by round | goal (a) | goal (b) |")
+    say("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
     summary, missed, disturbed = [], 0, 0
     for f in figures:
         first = med(r.first_playable for r in f.runs)
         full, bare = med(r.full_ladder for r in f.runs), med(s for s, _ in f.bare)
         ratio = full / bare
+        # Each round's platform run against the bare ladder of the same round (the same
+        # moment of a shared machine): what the goal is judged on.
+        paired = med(r.full_ladder / b for r, (b, _) in zip(f.runs, f.bare, strict=True))
         goal_a = FIRST_GOAL[f.codec]
-        met_a, met_b = first <= goal_a, ratio <= LADDER_GOAL
+        met_a, met_b = first <= goal_a, paired <= LADDER_GOAL
         missed += (not met_a) + (not met_b)
         remux = f"{med(s for s, _ in f.remux):.2f}" if f.remux else "n/a"
         say(f"| {f.name} ({f.codec}, {f.duration:.0f} s) | {remux} | {first:.2f} "
             f"| {med(r.api_ready for r in f.runs):.2f} | {full:.2f} | {bare:.2f} | {ratio:.3f} "
+            f"| {paired:.3f} "
             f"| <= {goal_a:g} s: {'met' if met_a else 'NOT met'} "
             f"| <= {LADDER_GOAL:.2f}: {'met' if met_b else 'NOT met'} |")
-        summary.append(f"{f.name} {first:.2f} s / {ratio:.3f}")
+        summary.append(f"{f.name} {first:.2f} s / {paired:.3f}")
         # Another process using over 10 % of the machine during a timed step: noise.
         steps = [(s, o) for s, o in (*f.remux, *f.bare)] + [(r.full_ladder, r.others)
                                                             for r in f.runs]
