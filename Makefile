@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Commands the platform needs, and the Debian packages that provide them.
 RUN_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg /usr/sbin/nginx:nginx \
-	/usr/lib/nginx/modules/ngx_rtmp_module.so:libnginx-mod-rtmp
+	/usr/lib/nginx/modules/ngx_rtmp_module.so:libnginx-mod-rtmp \
+	/usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream
 TEST_TOOLS := $(RUN_TOOLS) chromium:chromium
 STAMP := $(VENV)/.installed
 

@@ -54,4 +54,18 @@ def live_settings(*, public_base_url: str, secret_key: str, var_dir: Path) -> di
     SIMULCAST_ALLOW_PRIVATE_TARGETS = env_bool("SIMULCAST_ALLOW_PRIVATE_TARGETS", False)
     NGINX_BIN = env("NGINX_BIN", "/usr/sbin/nginx")
     NGINX_RTMP_MODULE = env("NGINX_RTMP_MODULE", "/usr/lib/nginx/modules/ngx_rtmp_module.so")
+    # RTMPS: RTMP in TLS for encoders on networks they do not trust, on RTMPS_PORT beside
+    # RTMP_PORT, when a certificate and its key are given (PEM files an ingest node reads;
+    # the platform only needs to know they are set, to hand out rtmps_url). nginx's
+    # stream module ends the TLS and hands the connection to nginx-rtmp.
+    LIVE_TLS_CERT = env("LIVE_TLS_CERT", "")
+    LIVE_TLS_KEY = env("LIVE_TLS_KEY", "")
+    if bool(LIVE_TLS_CERT) != bool(LIVE_TLS_KEY):
+        raise ImproperlyConfigured("LIVE_TLS_CERT and LIVE_TLS_KEY go together: set both for "
+                                   "RTMPS, or neither")
+    RTMPS_PORT = env_int("RTMPS_PORT", 1936, minimum=1) if LIVE_TLS_CERT else 0
+    # Where nginx-rtmp takes the connections whose TLS was ended, on loopback only.
+    RTMPS_LOOPBACK_PORT = env_int("RTMPS_LOOPBACK_PORT", 1937, minimum=1)
+    NGINX_STREAM_MODULE = env("NGINX_STREAM_MODULE",
+                              "/usr/lib/nginx/modules/ngx_stream_module.so")
     return {name: value for name, value in locals().items() if name.isupper()}

@@ -31,6 +31,7 @@ from media_core.models import Asset
 
 from . import admin_nodes, services  # noqa: F401 - admin_nodes registers the node list
 from .admin_forms import LiveStreamCreateForm, LiveStreamEditForm, key_once_response
+from .admin_pictures import LivePictures
 from .api.serializers import health_data, rtmp_url
 from .models import HealthSample, LiveSession, LiveStream, SimulcastTarget
 from .selectors import stream_playback_ids
@@ -145,9 +146,10 @@ class HealthSampleInline(ReadOnlyInline):
 
 
 @admin.register(LiveStream)
-class LiveStreamAdmin(admin.ModelAdmin):
-    list_display = ["name_and_id", "environment", "status_shown", "encoder", "latency_mode",
-                    "records", "created"]
+class LiveStreamAdmin(LivePictures, admin.ModelAdmin):
+    list_display = ["picture", "name_and_id", "environment", "status_shown", "encoder",
+                    "latency_mode", "records", "created"]
+    list_display_links = ["picture", "name_and_id"]
     list_filter = ["status", ConnectedFilter, "latency_mode", "environment"]
     list_select_related = ["environment"]
     search_fields = ["=id", "name", "passthrough"]

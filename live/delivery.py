@@ -29,6 +29,7 @@ from media_core.models import PlaybackID
 from playback import path_tokens
 from playback.sources import CONTENT_TYPES, NOT_FOUND, Denied, EmbedPage, cache_headers
 
+from . import thumbnails
 from .models import IngestNode, LiveSession, LiveStream
 
 log = logging.getLogger("kino.live")
@@ -44,6 +45,13 @@ NODE_TIMEOUT_SECONDS = 2
 MAX_PLAYLIST_BYTES = 1 << 20
 NOT_ON_AIR = Denied(412, "live_stream_not_active", "The live stream is not active.",
                     "This live stream is not on air.")
+THUMBNAIL_UNAVAILABLE = Denied(503, "live_thumbnail_unavailable",
+                               "No picture of the live stream could be made just now.",
+                               "This live stream has no picture just now.", retry_after=2)
+# An encoder publishes but its first segments are not written yet: a moment more.
+STARTING = Denied(412, "live_stream_starting", "The live stream is starting: its encoder is "
+                  "connected and its first segments are being written.",
+                  "This live stream is starting.", retry_after=1)
 
 
 def newest_session(stream: LiveStream) -> LiveSession | None:
@@ -102,7 +110,8 @@ class LiveSource:
     def master(self, playback_id: PlaybackID, stream: LiveStream) -> HttpResponse | Denied:
         session = session_playing(stream)
         if session is None:
-            return NOT_ON_AIR
+            starting = stream.connected and stream.status != LiveStream.Status.DISABLED
+            return STARTING if starting else NOT_ON_AIR
         # The player reloads the media playlist for as long as it watches: the path token
         # lasts a day, as for the longest video.
         expires = int(time.time()) + path_tokens.MAX_SECONDS
@@ -152,6 +161,19 @@ class LiveSource:
             return NOT_FOUND
         return cache_headers(FileResponse(handle, content_type=CONTENT_TYPES[".ts"]), max_age=60,
                              private=private)
+
+    def thumbnail(self, playback_id: PlaybackID, stream: LiveStream) -> HttpResponse | Denied:
+        """A picture of the run on air, a few seconds old at most (thumbnails.py)."""
+        session = session_playing(stream)
+        if session is None:
+            return NOT_ON_AIR
+        try:
+            picture = thumbnails.picture(stream, session)
+        except thumbnails.Unavailable as exc:
+            log.warning("no live thumbnail of %s: %s", stream.id, exc)
+            return THUMBNAIL_UNAVAILABLE
+        return cache_headers(HttpResponse(picture.jpeg, content_type="image/jpeg"),
+                             max_age=int(thumbnails.FRESH_SECONDS), private=playback_id.policy == PlaybackID.Policy.SIGNED)
 
     def embed(self, playback_id: PlaybackID, stream: LiveStream) -> EmbedPage:
         low = stream.latency_mode == LiveStream.LatencyMode.LOW

@@ -21,7 +21,8 @@ from media_core.selectors import asset_is_audio_only
 from media_core.storage import media_storage
 
 from . import images
-from .views import authorise
+from .sources import NOT_FOUND, Denied
+from .views import authorise, find_playback_id, source_playback_id
 
 log = logging.getLogger("kino.playback")
 
@@ -56,8 +57,8 @@ def _respond(found: PlaybackID, image: images.Image) -> HttpResponse:
     return _headers(FileResponse(handle, content_type=image.content_type), found)
 
 
-def _image(request, playback_id: str, audience: str, make) -> HttpResponse:
-    authorised, denied = authorise(request, playback_id, audience)
+def _image(request, playback_id: str, audience: str, make, **lookup) -> HttpResponse:
+    authorised, denied = authorise(request, playback_id, audience, **lookup)
     if denied:
         return denied.response()
     found, asset, _ = authorised
@@ -74,8 +75,11 @@ def _image(request, playback_id: str, audience: str, make) -> HttpResponse:
 
 @require_safe
 def thumbnail(request, playback_id: str, fmt: str):
+    found = find_playback_id(playback_id)
+    if found is not None and found.source_type:  # a live stream's: a recent picture
+        return _source_thumbnail(request, found, fmt)
     if fmt == "jpg" and not any(request.GET.get(p) for p in _THUMBNAIL_PARAMS):
-        authorised, denied = authorise(request, playback_id, "t")
+        authorised, denied = authorise(request, playback_id, "t", found=found)
         if denied:
             return denied.response()
         found, asset, _ = authorised
@@ -88,7 +92,21 @@ def thumbnail(request, playback_id: str, fmt: str):
         return _image(request, playback_id, "t", lambda asset: images.thumbnail_request(
             asset, {"time": f"{at:.3f}"}, fmt))
     return _image(request, playback_id, "t",
-                  lambda asset: images.thumbnail_request(asset, request.GET, fmt))
+                  lambda asset: images.thumbnail_request(asset, request.GET, fmt), found=found)
+
+
+def _source_thumbnail(request, found: PlaybackID, fmt: str) -> HttpResponse:
+    """The source's own picture (a live stream's, live/thumbnails.py): a JPEG, without
+    parameters, and only where the source makes one."""
+    sourced, denied = source_playback_id(request, found, aud="t")
+    if denied:
+        return denied.response()
+    _, source, obj = sourced
+    make = getattr(source, "thumbnail", None)
+    if make is None or fmt != "jpg":
+        return NOT_FOUND.response()
+    answer = make(found, obj)
+    return answer.response() if isinstance(answer, Denied) else answer
 
 
 @require_safe

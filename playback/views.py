@@ -107,7 +107,7 @@ def authorise(request, playback_id: str, audience: str, token: str | None = None
     `found`: the playback ID with its asset when the caller has read it already (or None).
     """
     if found is _LOOK_IT_UP:
-        found = _find(playback_id)
+        found = find_playback_id(playback_id)
     if found is None or found.asset is None or found.asset.deleted_at:
         return None, NOT_FOUND
     # Not published (a draft, unpublished, scheduled for later): nothing to see here,
@@ -129,7 +129,7 @@ def authorise(request, playback_id: str, audience: str, token: str | None = None
     return (found, found.asset, expires), None
 
 
-def _find(playback_id: str) -> PlaybackID | None:
+def find_playback_id(playback_id: str) -> PlaybackID | None:
     """The playback ID with its asset, if it has one: one query for either kind."""
     return PlaybackID.objects.select_related("asset").filter(pk=playback_id).first()
 
@@ -172,7 +172,7 @@ def _find_for_master(playback_id: str) -> tuple[PlaybackID | None, list[Renditio
                    key=lambda t: t.id))
 
 
-def _source_playback_id(request, found: PlaybackID | None, token: str | None = None):
+def source_playback_id(request, found: PlaybackID | None, token: str | None = None, aud="v"):
     """((playback ID, its source, the source's object), None) for a playback ID of a
     registered source whose token (if signed) is good; (None, None) for an asset's or
     none; (None, Denied) otherwise."""
@@ -182,7 +182,7 @@ def _source_playback_id(request, found: PlaybackID | None, token: str | None = N
     obj = source.find(found) if source is not None else None
     if obj is None:
         return None, NOT_FOUND
-    _, denied = _check_token(request, found, "v", token)
+    _, denied = _check_token(request, found, aud, token)
     if denied:
         return None, denied
     return (found, source, obj), None
@@ -249,7 +249,7 @@ def master(request, playback_id: str):
                     playback_id=playback_id, prefix=facts.text_prefix, expires=expires))
             return _master_response(body, private=False, growing=facts.growing)
     found, renditions, text_tracks = _find_for_master(playback_id)
-    sourced, denied = _source_playback_id(request, found)
+    sourced, denied = source_playback_id(request, found)
     if denied:
         return denied.response()
     if sourced:
@@ -351,8 +351,8 @@ def embed(request, playback_id: str):
     (aud t) for the poster.
     """
     token = request.GET.get("token")
-    found = _find(playback_id)
-    sourced, denied = _source_playback_id(request, found, token)
+    found = find_playback_id(playback_id)
+    sourced, denied = source_playback_id(request, found, token)
     if sourced:
         return _source_embed(request, *sourced, token)
     if denied is None:

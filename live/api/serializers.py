@@ -21,6 +21,13 @@ def rtmp_url(stream: LiveStream) -> str:
     return f"rtmp://{settings.LIVE_PUBLIC_HOST}:{settings.RTMP_PORT}/{INGEST_APPS[stream.latency_mode]}"
 
 
+def rtmps_url(stream: LiveStream) -> str | None:
+    """RTMP in TLS, where the ingest has a certificate (LIVE_TLS_CERT); else None."""
+    if not settings.RTMPS_PORT:
+        return None
+    return f"rtmps://{settings.LIVE_PUBLIC_HOST}:{settings.RTMPS_PORT}/{INGEST_APPS[stream.latency_mode]}"
+
+
 def srt_url(stream: LiveStream) -> str | None:
     if not stream.srt_port or not stream.srt_passphrase:
         return None
@@ -130,6 +137,10 @@ class LiveStreamSerializer(serializers.ModelSerializer):
         help_text="The encoder's Stream key field. A secret: only in the responses of create and "
                   "reset-stream-key; null elsewhere, and in an idempotent replay of those.")
     rtmp_url = serializers.SerializerMethodField(help_text="The encoder's Server field.")
+    rtmps_url = serializers.SerializerMethodField(
+        help_text="The same in TLS (RTMPS), for encoders on networks they do not trust; null "
+                  "where the ingest has no certificate. The stream key goes with it as with "
+                  "rtmp_url.")
     srt_url = serializers.SerializerMethodField(
         help_text="A complete SRT caller URL with the stream's passphrase; like the stream key, "
                   "only in the responses of create and reset-stream-key.")
@@ -141,7 +152,8 @@ class LiveStreamSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LiveStream
-        fields = ["id", "name", "status", "stream_key", "rtmp_url", "srt_url", "latency_mode",
+        fields = ["id", "name", "status", "stream_key", "rtmp_url", "rtmps_url", "srt_url",
+                  "latency_mode",
                   "reconnect_window", "new_asset_settings", "passthrough", "playback_ids",
                   "active_asset_id", "recent_asset_ids", "simulcast_targets", "health",
                   "created_at"]
@@ -151,6 +163,9 @@ class LiveStreamSerializer(serializers.ModelSerializer):
 
     def get_rtmp_url(self, stream: LiveStream) -> str:
         return rtmp_url(stream)
+
+    def get_rtmps_url(self, stream: LiveStream) -> str | None:
+        return rtmps_url(stream)
 
     def get_srt_url(self, stream: LiveStream) -> str | None:
         return srt_url(stream) if self.context.get("stream_key") else None

@@ -48,9 +48,40 @@ def free_udp_range(count: int) -> range:
     raise RuntimeError("no free UDP port range")
 
 
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files (RTMPS)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "ingest.pem", folder / "ingest.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 def live_env(tmp_path: Path) -> dict:
     srt = free_udp_range(4)
+    cert, key = self_signed(tmp_path / "tls")
     return {
+        "LIVE_TLS_CERT": str(cert),
+        "LIVE_TLS_KEY": str(key),
+        "RTMPS_PORT": str(free_port()),
+        "RTMPS_LOOPBACK_PORT": str(free_port()),
         "RTMP_PORT": str(free_port()),
         "LIVE_HTTP_PORT": str(free_port()),
         "SRT_PORTS": f"{srt.start}-{srt.stop - 1}",

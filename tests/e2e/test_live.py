@@ -183,6 +183,42 @@ def test_srt_caller_with_the_passphrase_plays_and_a_wrong_one_is_refused(platfor
         stop(encoder)
 
 
+def test_rtmps_publishes_and_plays_and_a_wrong_key_over_it_is_refused(platform):
+    start_ingest(platform)
+    api = Api(platform)
+    created = api.create(latency_mode="low")
+    assert created["rtmps_url"] == (f"rtmps://127.0.0.1:{platform.env['RTMPS_PORT']}/live-low")
+    stream_id = created["id"]
+
+    wrong = publish(_with_key(created["rtmps_url"], f"{stream_id}?key=not-the-key"), seconds=5)
+    assert _refused(wrong)
+    assert api.stream(stream_id)["status"] == "idle"
+
+    encoder = publish(_with_key(created["rtmps_url"], created["stream_key"]), seconds=30)
+    try:
+        active = wait_for(lambda: (s := api.stream(stream_id))["status"] == "active" and s,
+                          timeout=30, what="active over RTMPS")
+        assert active["health"]["connected"]
+        streams = probe(f"{platform.base_url}/v/{created['playback_ids'][0]['id']}.m3u8")["streams"]
+        assert any(s["codec_type"] == "video" and s["width"] == 320 for s in streams)
+        # The encoder's own address reaches nginx-rtmp (PROXY protocol), not the socket's.
+        session = LiveSession.objects.get(stream_id=stream_id)
+        assert (session.via, session.address) == ("rtmp", "127.0.0.1")
+
+        # Its thumbnail is a recent frame: two fetches 5 s apart show different moments.
+        thumbnail = f"{platform.base_url}/v/{created['playback_ids'][0]['id']}/thumbnail.jpg"
+        first, again = requests.get(thumbnail, timeout=10), requests.get(thumbnail, timeout=10)
+        time.sleep(5)
+        later = requests.get(thumbnail, timeout=10)
+        assert [r.status_code for r in (first, again, later)] == [200, 200, 200]
+        assert first.headers["Content-Type"] == "image/jpeg"
+        assert again.content == first.content  # within its two seconds: the same picture
+        assert later.content != first.content
+        assert max(r.elapsed.total_seconds() for r in (first, later)) < 2.0
+    finally:
+        stop(encoder)
+
+
 def test_simulcast_target_receives_the_stream_and_its_relay_stops_with_the_source(platform, tmp_path):
     start_ingest(platform)
     api = Api(platform)

@@ -30,6 +30,7 @@ pytestmark = [
 PASSWORD = "s3cret-pw"
 SCREENSHOT = "/tmp/live-dashboard.png"
 KEY_SCREENSHOT = "/tmp/live-stream-key.png"
+LIST_SCREENSHOT = "/tmp/live-streams-list.png"
 NAME = "Studio B evening show"
 
 
@@ -123,12 +124,27 @@ def test_an_operator_creates_a_named_stream_and_sees_it_go_live_and_disappear_wi
             assert _cell(page, stream_id, "uptime") != "—"
             assert _cell(page, stream_id, "stalled") == ""
             assert f"{NAME} ({stream_id}) is now active" in page.inner_text("#live-announcer")
+            # A recent frame of the stream beside its name (320 wide, as it is sent).
+            page.wait_for_function(f"""() => {{
+                const img = document.querySelector('tr[data-stream-id="{stream_id}"] img.stream-picture');
+                return img && img.complete && img.naturalWidth === 320;
+            }}""", timeout=15_000)
             # Nothing scrolls sideways at 1400 px, the page or the table.
             assert page.evaluate("document.documentElement.scrollWidth") <= 1400
             assert page.evaluate("(() => { const box = document.querySelector("
                                  "'.live-dashboard-scroll'); "
                                  "return box.scrollWidth <= box.clientWidth; })()")
             page.screenshot(path=SCREENSHOT, full_page=True)
+            # The console's list shows the same picture (another tab: this one stays).
+            listing = page.context.new_page()
+            listing.set_viewport_size({"width": 1400, "height": 600})
+            listing.goto(f"{platform.base_url}/admin/live/livestream/")
+            listing.wait_for_function("""() => {
+                const img = document.querySelector('img.live-picture');
+                return img && img.complete && img.naturalWidth === 320;
+            }""", timeout=15_000)
+            listing.screenshot(path=LIST_SCREENSHOT)
+            listing.close()
         finally:
             stop(encoder)
 

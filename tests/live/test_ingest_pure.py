@@ -264,6 +264,27 @@ def test_the_config_carries_no_stream_key_and_logs_no_query_args(owner, rendered
     assert "key=" not in rendered
 
 
+def test_with_a_certificate_rtmps_ends_tls_and_passes_the_encoder_on_over_loopback(
+        settings, tmp_path):
+    settings.LIVE_DIR = tmp_path / "live"
+    settings.LIVE_TLS_CERT, settings.LIVE_TLS_KEY = "/etc/kino/ingest.pem", "/etc/kino/ingest.key"
+    settings.RTMPS_PORT, settings.RTMPS_LOOPBACK_PORT = 19360, 19361
+    with_tls = config.render(platform_url="http://platform.internal:8000", node="edge-7",
+                             rtmp_port=19350, http_port=18080)
+    settings.LIVE_TLS_CERT = settings.LIVE_TLS_KEY = ""
+    without = config.render(platform_url="http://platform.internal:8000", node="edge-7",
+                            rtmp_port=19350, http_port=18080)
+
+    stream = with_tls[with_tls.index("stream {"):]
+    assert "listen 19360 ssl;" in stream and "ssl_certificate /etc/kino/ingest.pem;" in stream
+    assert "proxy_pass 127.0.0.1:19361;" in stream and "proxy_protocol on;" in stream
+    # nginx-rtmp takes them on loopback, with the encoder's address, and checks their key
+    # like any other's (a unix socket would skip on_publish).
+    assert "listen 127.0.0.1:19361 proxy_protocol;" in with_tls
+    assert "unix:" not in with_tls
+    assert "stream {" not in without and "ngx_stream_module" not in without
+
+
 # --- relay errors --------------------------------------------------------------------------
 def test_a_relay_error_never_carries_the_targets_key():
     spec = {"server": "rtmp://a.rtmp.youtube.com/live2", "key": "abcd-efgh-ijkl-mnop"}

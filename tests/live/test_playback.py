@@ -74,13 +74,14 @@ def test_an_idle_stream_is_not_playable_yet(owner, anonymous):
     assert response.json()["code"] == "live_stream_not_active"
 
 
-def test_a_connected_stream_without_a_playlist_yet_is_not_playable(owner, anonymous, ingest):
+def test_a_connected_stream_without_a_playlist_yet_is_starting(owner, anonymous, ingest):
     stream = create_stream(owner, latency_mode="low")
     ingest.publish(stream["stream_key"], app="live-low")
 
     response = anonymous.get(f"/v/{stream['playback_ids'][0]['id']}.m3u8")
 
     assert response.status_code == 412
+    assert (response.json()["code"], response["Retry-After"]) == ("live_stream_starting", "1")
 
 
 def test_an_active_stream_plays_one_variant_through_a_signed_child_url(owner, anonymous, ingest,

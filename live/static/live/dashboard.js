@@ -9,6 +9,9 @@
   const FIRST_PAUSE = 1000;
   const LONGEST_PAUSE = 30000;
   const COLUMNS = 9;
+  // A stream on air shows a recent frame of itself (live/admin_pictures.py), read again
+  // this often.
+  const PICTURE_SECONDS = 5;
 
   const table = document.getElementById("live-dashboard");
   const tbody = table.tBodies[0];
@@ -126,6 +129,7 @@
       idCell.append(link);
     }
     setText(link, card.name || card.id);
+    picture(idCell, card);
     setText(part(idCell, "stream_id", "stream-id"), card.id);
     setText(part(idCell, "environment", "stream-environment"), card.environment);
     const status = cell(row, "status");
@@ -154,6 +158,39 @@
     if (targets.dataset.value !== targetsKey) {
       targets.dataset.value = targetsKey;
       targets.replaceChildren(targetsList(card.simulcast_targets));
+    }
+  }
+
+  function pictureUrl(id) {
+    return changeUrl + encodeURIComponent(id) + "/picture.jpg?at=" + Date.now();
+  }
+
+  function picture(idCell, card) {
+    let img = idCell.querySelector("img.stream-picture");
+    if (card.status !== "active") {
+      if (img) {
+        img.remove();
+      }
+      return;
+    }
+    if (!img) {
+      img = document.createElement("img");
+      img.className = "stream-picture";
+      img.width = 112;
+      img.height = 63;
+      img.alt = "A recent frame of " + (card.name || card.id);
+      // No frame for a moment (the first segments, a reconnect): a blank space, not a
+      // broken image.
+      img.addEventListener("error", () => { img.classList.add("missing"); });
+      img.addEventListener("load", () => { img.classList.remove("missing"); });
+      img.src = pictureUrl(card.id);
+      idCell.prepend(img);
+    }
+  }
+
+  function refreshPictures() {
+    for (const img of tbody.querySelectorAll("img.stream-picture")) {
+      img.src = pictureUrl(img.closest("tr").dataset.streamId);
     }
   }
 
@@ -306,5 +343,6 @@
   const initial = document.getElementById("live-initial-streams");
   replaceAll(initial ? JSON.parse(initial.textContent) : [], { quiet: true });
   setInterval(tick, 1000);
+  setInterval(refreshPictures, PICTURE_SECONDS * 1000);
   connect();
 })();
