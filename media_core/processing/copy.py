@@ -181,11 +181,12 @@ def remux_args(copy_plan: EncodePlan, source: Path, out_dir: Path) -> list[str]:
 
 
 def poster_args(copy_plan: EncodePlan, source: Path, out_dir: Path) -> list[str]:
-    """The poster: the keyframe at or before the poster time, the one frame decoded (the
-    ladder encodes beside it and wants the CPU): keyframes alone are decoded, or the
-    decoder's threads would decode the frames after it first."""
+    """The poster: the last keyframe up to the poster time. Keyframes alone are decoded
+    (the ladder encodes beside it and wants the CPU; a seek would land on one too, but
+    drops it when it lies before the time), each written over the last."""
     return [settings.FFMPEG_BIN, "-nostdin", "-hide_banner", "-loglevel", "error",
             "-protocol_whitelist", ffmpeg.PROTOCOL_WHITELIST,
-            "-format_whitelist", ffmpeg.FORMAT_WHITELIST, "-skip_frame", "nokey", "-noaccurate_seek",
-            "-ss", f"{copy_plan.poster_time:.3f}", "-i", str(source), "-map", "0:v:0", "-frames:v", "1", "-q:v", "3",
+            "-format_whitelist", ffmpeg.FORMAT_WHITELIST, "-skip_frame", "nokey",
+            "-i", str(source), "-map", "0:v:0", "-t", f"{copy_plan.poster_time + 0.001:.3f}",
+            "-fps_mode", "passthrough", "-update", "1", "-q:v", "3",
             str(out_dir / POSTER_NAME), "-y"]
