@@ -58,7 +58,8 @@ def picture(stream: LiveStream, session: LiveSession) -> Picture:
     if held is not None and time.time() - held[0] < FRESH_SECONDS:
         return Picture(jpeg=held[1], made=held[0])
     lock = f"{key}:making"
-    if not cache.add(lock, 1, LOCK_SECONDS) and held is not None:
+    locked = cache.add(lock, 1, LOCK_SECONDS)
+    if not locked and held is not None:
         return Picture(jpeg=held[1], made=held[0])
     try:
         made = time.time()
@@ -70,7 +71,8 @@ def picture(stream: LiveStream, session: LiveSession) -> Picture:
             return Picture(jpeg=held[1], made=held[0])
         raise
     finally:
-        cache.delete(lock)
+        if locked:  # never another request's lock (none held yet: both made one)
+            cache.delete(lock)
 
 
 def _render(stream: LiveStream, session: LiveSession) -> bytes:
